@@ -1,0 +1,3 @@
+"""Testing kit for users of orcrt: the simulated controller and its pytest fixtures."""
+
+__all__: list[str] = []

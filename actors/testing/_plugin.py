@@ -1,0 +1,1 @@
+"""pytest plugin entry point (registered as ``orcrt`` in pyproject.toml)."""
