@@ -1,0 +1,350 @@
+"""The actor core: one mailbox and one task per actor; ``tell``, typed ``ask``, ``close``.
+
+Theory of operation
+-------------------
+An actor is an object with a ``handle(message)`` coroutine. `spawn` gives it a mailbox (a deque)
+and one task, created in the owning Session's task group, that takes envelopes in order:
+
+1. take an envelope ``(message, reply)`` and ``await actor.handle(message)``;
+2. put the result or exception into ``reply`` (a future) when somebody asked;
+3. when nobody asked, report the exception to the Session's error reporter and go on: a failing
+   message never loses the messages queued behind it;
+4. when the actor closes, fail every envelope still queued with `ActorClosedError` (queued tells,
+   which have nobody to fail, are reported instead, so nothing disappears silently).
+
+The task only touches the actor's state, so the state needs no lock. Peers hold an `ActorRef`,
+never the actor. The mailbox is a plain deque plus one waiter future that exists only while the
+actor is idle: a ``tell`` to a busy actor costs one ``deque.append``, and a burst of messages
+wakes the actor once. ``tell`` works from any thread (it hops to the loop with
+``call_soon_threadsafe``); ``ask`` is for coroutines on the loop, ``ask_threadsafe`` for threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from ._errors import ActorClosedError, ActorCrashedError, ActorError
+
+__all__ = ["Actor", "ActorRef", "Ask", "ErrorReporter", "Spawner"]
+
+R = TypeVar("R")
+M = TypeVar("M")
+# A reference that accepts a wider message union can stand in for a narrower one.
+M_contra = TypeVar("M_contra", contravariant=True)
+
+ErrorReporter = Callable[[BaseException], None]
+"""Receives every error that has no caller. Called on the event-loop thread, never concurrently."""
+
+_Envelope = tuple[Any, "asyncio.Future[Any] | None"]
+
+
+class Ask(Generic[R]):
+    """Base class of messages that expect a reply of type ``R``.
+
+    Subclass it with a frozen attrs class; ``await ref.ask(message)`` is then typed ``R``. The
+    handler's return value is the reply.
+    """
+
+    __slots__ = ()
+
+
+class Actor(ABC, Generic[M]):
+    """An actor: state private to its task, reached only through messages of type ``M``.
+
+    Subclasses implement `handle` (a ``match`` over the message union ending in
+    ``assert_never``) and may override `on_start`/`on_stop`. The runtime calls all three on the
+    actor's own task, one at a time; nothing else may touch the actor's attributes.
+    """
+
+    _ref: ActorRef[M] | None = None
+
+    @property
+    def ref(self) -> ActorRef[M]:
+        """This actor's reference. Valid from `spawn` on; raises RuntimeError before it."""
+        if self._ref is None:
+            raise RuntimeError(f"{type(self).__name__} has not been spawned")
+        return self._ref
+
+    async def on_start(self) -> None:
+        """Run once on the actor's task before the first message. An exception kills the actor."""
+
+    async def on_stop(self) -> None:
+        """Run once on the actor's task after the mailbox closed (also after a crash)."""
+
+    @abstractmethod
+    async def handle(self, message: M) -> object:
+        """Handle one message; the return value is the reply to an ``ask``.
+
+        Called by the mailbox loop only, once per message, in arrival order, never concurrently.
+        An exception goes to the asker, or to the Session's error reporter after a ``tell``.
+        """
+
+
+class ActorRef(Generic[M_contra]):
+    """The handle peers use to reach an actor: `tell`, `ask`, `close`.
+
+    Created only by `Spawner.spawn`. Cheap to copy around; holds no reference to the actor's
+    state that peers could touch. After the actor closes, `tell` and `ask` raise
+    `ActorClosedError`.
+    """
+
+    __slots__ = (
+        "_actor",
+        "_closed",
+        "_done",
+        "_loop",
+        "_name",
+        "_queue",
+        "_report",
+        "_thread_id",
+        "_waiter",
+    )
+
+    def __init__(self, _actor: Actor[M_contra], _name: str, _report: ErrorReporter) -> None:
+        self._actor = _actor
+        self._name = _name
+        self._report = _report
+        self._loop = asyncio.get_running_loop()
+        self._thread_id = threading.get_ident()
+        self._queue: deque[_Envelope] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self._done: asyncio.Future[None] = self._loop.create_future()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"queued={len(self._queue)}"
+        return f"<ActorRef {self._name} {state}>"
+
+    @property
+    def name(self) -> str:
+        """The actor's name, for logs and error messages."""
+        return self._name
+
+    @property
+    def closed(self) -> bool:
+        """True once the actor stopped taking messages."""
+        return self._closed
+
+    def tell(self, message: M_contra) -> None:
+        """Queue ``message`` without waiting for it to be handled (fire and forget).
+
+        May be called from any thread, any number of times. Errors from the handler go to the
+        Session's error reporter.
+
+        Raises:
+            ActorClosedError: the actor is closed (the message was not queued).
+        """
+        if self._closed:
+            raise ActorClosedError(f"{self._name} is closed; message {message!r} not delivered")
+        if threading.get_ident() == self._thread_id:
+            self._deliver(message, None)
+        else:
+            self._deliver_threadsafe(message, None)
+
+    async def ask(self, message: Ask[R], *, timeout: float | None = None) -> R:
+        """Queue ``message`` and wait for the handler's reply.
+
+        Call from a coroutine on the actor's event loop. With ``timeout``, raises TimeoutError
+        when no reply came in time, even if the actor is stuck; the handler still runs when its
+        turn comes, and its late reply is dropped.
+
+        Raises:
+            ActorClosedError: the actor is closed, or closed before taking the message.
+            TimeoutError: ``timeout`` elapsed first.
+            Exception: whatever the handler raised.
+        """
+        if self._closed:
+            raise ActorClosedError(f"{self._name} is closed; message {message!r} not delivered")
+        reply: asyncio.Future[R] = self._loop.create_future()
+        self._deliver(message, reply)
+        if timeout is None:
+            return await reply
+        async with asyncio.timeout(timeout):
+            return await reply
+
+    def ask_threadsafe(self, message: Ask[R]) -> concurrent.futures.Future[R]:
+        """Like `ask`, from a thread that is not the loop's: returns a concurrent future.
+
+        Raises:
+            ActorClosedError: the actor is closed (also set on the future if it closes later).
+            RuntimeError: called on the loop thread (use `ask`; blocking there would deadlock).
+        """
+        if threading.get_ident() == self._thread_id:
+            raise RuntimeError("ask_threadsafe called on the event-loop thread; use ask()")
+        if self._closed:
+            raise ActorClosedError(f"{self._name} is closed; message {message!r} not delivered")
+        return asyncio.run_coroutine_threadsafe(self.ask(message), self._loop)
+
+    def close(self) -> None:
+        """Stop taking messages; fail every queued ask with `ActorClosedError`.
+
+        Idempotent; callable from any thread. The message being handled, if any, finishes;
+        then the actor's ``on_stop`` runs and its task ends. Queued tells are reported to the
+        error reporter as undelivered.
+        """
+        if threading.get_ident() != self._thread_id:
+            self._loop.call_soon_threadsafe(self.close)
+            return
+        if self._closed:
+            return
+        self._closed = True
+        self._fail_queued(ActorClosedError(f"{self._name} closed before taking the message"))
+        self._wake()
+
+    async def wait_closed(self) -> None:
+        """Wait until the actor's task has ended (after `close` or a crash). Loop thread only."""
+        await asyncio.shield(self._done)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _deliver(self, message: object, reply: asyncio.Future[Any] | None) -> None:
+        if self._closed:
+            error = ActorClosedError(f"{self._name} closed before taking {message!r}")
+            if reply is None:
+                self._report(error)
+            elif not reply.done():
+                reply.set_exception(error)
+            return
+        self._queue.append((message, reply))
+        self._wake()
+
+    def _deliver_threadsafe(self, message: object, reply: asyncio.Future[Any] | None) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._deliver, message, reply)
+        except RuntimeError as exc:  # the loop is closed: the actor cannot exist any more
+            raise ActorClosedError(f"{self._name}'s event loop is closed") from exc
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _fail_queued(self, error: ActorError) -> None:
+        queue = self._queue
+        while queue:
+            message, reply = queue.popleft()
+            if reply is None:
+                self._report(ActorClosedError(f"{self._name} closed; dropped {message!r}"))
+            elif not reply.done():
+                reply.set_exception(error)
+
+    async def _run(self) -> None:
+        actor = self._actor
+        queue = self._queue
+        loop = self._loop
+        crash: BaseException | None = None
+        try:
+            await actor.on_start()
+            while True:
+                if not queue:
+                    if self._closed:
+                        break
+                    waiter = loop.create_future()
+                    self._waiter = waiter
+                    try:
+                        await waiter
+                    finally:
+                        self._waiter = None
+                    continue
+                message, reply = queue.popleft()
+                try:
+                    result = await actor.handle(message)
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise  # our own task is being cancelled: stop now
+                    # The handler awaited something that was cancelled: an error like any other.
+                    self._fail_one(message, reply, RuntimeError(f"{message!r} was cancelled"))
+                except Exception as exc:
+                    self._fail_one(message, reply, exc)
+                else:
+                    if reply is not None and not reply.done():
+                        reply.set_result(result)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            crash = exc
+            crashed = ActorCrashedError(f"{self._name} crashed: {exc!r}")
+            crashed.__cause__ = exc
+            self._report(crashed)
+        finally:
+            self._closed = True
+            if crash is not None:
+                error: ActorClosedError | ActorCrashedError = ActorCrashedError(
+                    f"{self._name} crashed before taking the message"
+                )
+                error.__cause__ = crash
+            else:
+                error = ActorClosedError(f"{self._name} closed before taking the message")
+            self._fail_queued(error)
+            try:
+                await actor.on_stop()
+            except Exception as exc:
+                self._report(exc)
+            finally:
+                if not self._done.done():
+                    self._done.set_result(None)
+
+    def _fail_one(
+        self, message: object, reply: asyncio.Future[Any] | None, exc: BaseException
+    ) -> None:
+        if reply is not None and not reply.done():
+            reply.set_exception(exc)
+        else:
+            # Nobody waits for this reply (a tell, or an asker that gave up): report it.
+            self._report(exc)
+
+
+class Spawner:
+    """Creates actors inside one task group; one per Session.
+
+    Created by the Session on its event loop. Every actor task lives in the task group, so
+    none outlives the Session and a crash of the group cancels them all.
+    """
+
+    __slots__ = ("_closed", "_count", "_refs", "_report", "_task_group")
+
+    def __init__(self, task_group: asyncio.TaskGroup, report: ErrorReporter) -> None:
+        self._task_group = task_group
+        self._report = report
+        self._count = 0
+        self._refs: list[ActorRef[Any]] = []
+        self._closed = False
+
+    def spawn(self, actor: Actor[M], name: str | None = None) -> ActorRef[M]:
+        """Give ``actor`` a mailbox and a task; return its reference.
+
+        Call on the loop thread. An actor can be spawned once.
+
+        Raises:
+            RuntimeError: the actor was spawned before, or the Session has ended.
+        """
+        if self._closed:
+            raise RuntimeError("the Session has ended; no new actors")
+        if actor._ref is not None:
+            raise RuntimeError(f"{actor._ref.name} was spawned already")
+        self._count += 1
+        label = name or f"{type(actor).__name__}-{self._count}"
+        ref: ActorRef[M] = ActorRef(actor, label, self._report)
+        actor._ref = ref
+        self._task_group.create_task(ref._run(), name=label)
+        self._refs = [r for r in self._refs if not r._closed]
+        self._refs.append(ref)
+        return ref
+
+    def close_all(self) -> None:
+        """Close every actor spawned here (the Session is ending); no spawns afterwards."""
+        self._closed = True
+        refs, self._refs = self._refs, []
+        for ref in refs:
+            ref.close()
+
+    def create_task(self, coro: Any, name: str | None = None) -> asyncio.Task[Any]:
+        """Run ``coro`` as a task of the Session's task group (never a stray task)."""
+        return self._task_group.create_task(coro, name=name)

@@ -1,0 +1,270 @@
+"""ControllerAccess: the actor that links a Session to its controller.
+
+| message            | sent by                 | effect                                            |
+|--------------------|-------------------------|---------------------------------------------------|
+| `CallController`   | the Session             | executor -> controller call to a handler tag      |
+| `IncomingCall`     | the link (subclass)     | controller -> executor call of a wrapper address  |
+| `IncomingResult`   | the link (subclass)     | the controller answered one of our calls          |
+| `WrapperDone`      | a wrapper's reply future| send a wrapper's result back to the controller    |
+| `Disconnect`       | anyone, any task/thread | detach: no further calls either way               |
+| `LinkLost`         | the link (subclass)     | the controller went away (EOF, error, hang-up)    |
+
+Theory of operation
+-------------------
+Controller -> executor calls name a wrapper-function *address* and carry the controller's
+call reference; the access hands them to the Session (`actors._session.WrapperCall`) with a
+reply future and, when the future resolves, sends the result back (`send_result`).
+Executor -> controller calls name a *tag*; each gets the next sequence number and waits in
+``_pending`` for the controller's result.
+
+Disconnection happens once, whoever asks first (a `Disconnect` from any number of tasks and
+threads, or `LinkLost` from the link): the link is closed, every pending executor ->
+controller call fails with `DisconnectedError` ("disconnected"), the Session is told exactly
+once (`ControllerDetached`), and only then does the first `Disconnect` reply. Messages are
+taken in order, so every later `Disconnect` replies after that too: each caller returns only
+once no further calls will be received or accepted. Calls made afterwards fail at once with
+"disconnected".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import abstractmethod
+from typing import TYPE_CHECKING, assert_never
+
+import attrs
+
+from ._actor import Actor, Ask
+from ._errors import DisconnectedError, RemoteCallError
+from ._wrappers import OutOfBandError, WrapperResult
+
+if TYPE_CHECKING:
+    from ._session import Session
+
+__all__ = [
+    "CallController",
+    "ControllerAccess",
+    "ControllerAccessMessage",
+    "Disconnect",
+    "IncomingCall",
+    "IncomingResult",
+    "LinkLost",
+    "WrapperDone",
+]
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen(kw_only=True)
+class CallController:
+    """Executor -> controller call of handler ``tag`` with ``args``; ``reply`` gets the result.
+
+    Sent by the Session. ``reply`` resolves to the result bytes, or fails with
+    `DisconnectedError`, or `RemoteCallError` for an out-of-band error from the controller.
+    """
+
+    tag: int
+    args: bytes
+    reply: asyncio.Future[bytes]
+
+
+@attrs.frozen(kw_only=True)
+class IncomingCall:
+    """Controller -> executor call of the wrapper at ``address``; ``ref`` identifies the call
+    on the link (the frame's sequence number) and comes back in `send_result`."""
+
+    ref: int
+    address: int
+    args: bytes
+
+
+@attrs.frozen(kw_only=True)
+class IncomingResult:
+    """The controller's answer to our call number ``seq_no``."""
+
+    seq_no: int
+    result: WrapperResult
+
+
+@attrs.frozen(kw_only=True)
+class WrapperDone:
+    """The wrapper for incoming call ``ref`` finished; ``outcome`` is its resolved future."""
+
+    ref: int
+    outcome: asyncio.Future[bytes]
+
+
+@attrs.frozen(kw_only=True)
+class Disconnect(Ask[None]):
+    """Detach from the controller (idempotent). Replies once no call will be received or
+    accepted any more; ``reason`` is None for an orderly detach."""
+
+    reason: BaseException | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LinkLost:
+    """The link ended by itself; ``reason`` is None for a clean end (EOF at a frame boundary)."""
+
+    reason: BaseException | None = None
+
+
+ControllerAccessMessage = (
+    CallController | IncomingCall | IncomingResult | WrapperDone | Disconnect | LinkLost
+)
+
+
+class ControllerAccess(Actor[ControllerAccessMessage]):
+    """Base of controller-access actors: call bookkeeping and the disconnect protocol.
+
+    A subclass implements the link: `send_call`, `send_result`, `close_link`, and feeds
+    `IncomingCall`/`IncomingResult`/`LinkLost` to its own mailbox. Attach one to a Session with
+    ``await session.attach(access)``; one access serves one Session, once.
+    """
+
+    def __init__(self) -> None:
+        self._session: Session | None = None
+        self._pending: dict[int, asyncio.Future[bytes]] = {}
+        self._next_seq_no = 0
+        self._disconnected = False
+        self._calls_received = 0
+        self._calls_made = 0
+
+    def __repr__(self) -> str:
+        state = "disconnected" if self._disconnected else f"pending={len(self._pending)}"
+        return f"<{type(self).__name__} {state}>"
+
+    def bind(self, session: Session) -> None:
+        """Give the access its Session (once, before spawning). Called by `Session.attach`."""
+        if self._session is not None:
+            raise RuntimeError(f"{type(self).__name__} is attached to a session already")
+        self._session = session
+
+    @property
+    def session(self) -> Session:
+        """The Session this access serves."""
+        if self._session is None:
+            raise RuntimeError(f"{type(self).__name__} is not attached to a session")
+        return self._session
+
+    @property
+    def disconnected(self) -> bool:
+        """True once the disconnection has begun (read on the actor's task)."""
+        return self._disconnected
+
+    # -- the link, implemented by subclasses ---------------------------------------------
+
+    @abstractmethod
+    async def send_call(self, seq_no: int, tag: int, args: bytes) -> None:
+        """Send an executor -> controller call. Raise if the link cannot take it."""
+
+    @abstractmethod
+    async def send_result(self, ref: int, result: WrapperResult) -> None:
+        """Send the result of the controller's call ``ref``."""
+
+    @abstractmethod
+    async def close_link(self, reason: BaseException | None) -> None:
+        """Close the link so that no further call is received; called once."""
+
+    async def on_connect(self) -> None:
+        """Called once when attached, before any message (e.g. to send Setup)."""
+
+    async def on_start(self) -> None:
+        """Run `on_connect`; a failure disconnects with that error as the reason."""
+        try:
+            await self.on_connect()
+        except Exception as exc:
+            await self._disconnect(exc)
+
+    # -- message handling -----------------------------------------------------------------
+
+    async def handle(self, message: ControllerAccessMessage) -> object:
+        """Take one message (see the module table)."""
+        match message:
+            case CallController(tag=tag, args=args, reply=reply):
+                await self._call_controller(tag, args, reply)
+            case IncomingCall(ref=ref, address=address, args=args):
+                self._incoming_call(ref, address, args)
+            case IncomingResult(seq_no=seq_no, result=result):
+                self._incoming_result(seq_no, result)
+            case WrapperDone(ref=ref, outcome=outcome):
+                await self._wrapper_done(ref, outcome)
+            case Disconnect(reason=reason) | LinkLost(reason=reason):
+                await self._disconnect(reason)
+            case _:
+                assert_never(message)
+        return None
+
+    async def _call_controller(self, tag: int, args: bytes, reply: asyncio.Future[bytes]) -> None:
+        if self._disconnected:
+            if not reply.done():
+                reply.set_exception(DisconnectedError())
+            return
+        seq_no = self._next_seq_no
+        self._next_seq_no += 1
+        self._pending[seq_no] = reply
+        self._calls_made += 1
+        try:
+            await self.send_call(seq_no, tag, args)
+        except Exception as exc:
+            self._pending.pop(seq_no, None)
+            if not reply.done():
+                failure = DisconnectedError(f"disconnected: {exc}")
+                failure.__cause__ = exc
+                reply.set_exception(failure)
+
+    def _incoming_call(self, ref: int, address: int, args: bytes) -> None:
+        if self._disconnected:
+            return  # the link is closed: nothing can arrive legitimately, nothing can answer
+        self._calls_received += 1
+        session = self.session
+        outcome: asyncio.Future[bytes] = session.loop.create_future()
+        me = self.ref
+        outcome.add_done_callback(lambda done: me.tell(WrapperDone(ref=ref, outcome=done)))
+        session._submit_wrapper_call(address, args, outcome)
+
+    def _incoming_result(self, seq_no: int, result: WrapperResult) -> None:
+        reply = self._pending.pop(seq_no, None)
+        if reply is None:
+            self.unknown_result(seq_no)
+            return
+        if reply.done():
+            return  # the caller gave up (cancelled or timed out)
+        if isinstance(result, OutOfBandError):
+            reply.set_exception(RemoteCallError(result.message))
+        else:
+            reply.set_result(result)
+
+    def unknown_result(self, seq_no: int) -> None:
+        """A result arrived for no call of ours. Default: report it. Streams treat it as fatal."""
+        self.session.report_error(
+            RuntimeError(f"controller sent a result for unknown call number {seq_no}")
+        )
+
+    async def _wrapper_done(self, ref: int, outcome: asyncio.Future[bytes]) -> None:
+        if outcome.cancelled():
+            result: WrapperResult = OutOfBandError("wrapper call was cancelled")
+        elif (exc := outcome.exception()) is not None:
+            message = exc.message if isinstance(exc, RemoteCallError) else str(exc)
+            result = OutOfBandError(message or type(exc).__name__)
+        else:
+            result = outcome.result()
+        if self._disconnected:
+            log.debug("dropping the result of call %d: controller disconnected", ref)
+            return
+        await self.send_result(ref, result)
+
+    async def _disconnect(self, reason: BaseException | None) -> None:
+        if self._disconnected:
+            return
+        self._disconnected = True
+        try:
+            await self.close_link(reason)
+        except Exception as exc:
+            self.session.report_error(exc)
+        pending, self._pending = self._pending, {}
+        for reply in pending.values():
+            if not reply.done():
+                reply.set_exception(DisconnectedError())
+        self.session._controller_detached(self.ref, reason)

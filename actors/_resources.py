@@ -1,0 +1,76 @@
+"""ResourceManager: the actor interface for owners of a Session's resources.
+
+| message          | sent by                       | when                                       |
+|------------------|-------------------------------|--------------------------------------------|
+| `DetachResource` | the Session's shutdown actor  | once, after the controller detached        |
+| `ShutdownResource`| the Session's shutdown actor | once, after the execution scope drained    |
+
+Both are sent in reverse order of registration, and each manager gets ``detach`` exactly once
+and always before ``shutdown`` (orc-rt: "onDetach ... always before onShutdown"). An error from
+one manager is reported to the Session and the others still run. JIT'd code may still be using
+the resources when ``detach`` arrives; at ``shutdown`` nothing runs any more.
+
+Subclasses implement `detach` and `shutdown` and handle their own messages in
+`handle_request`.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Generic, TypeVar
+
+import attrs
+
+from ._actor import Actor, Ask
+
+__all__ = ["DetachResource", "ResourceManager", "ResourceManagerMessage", "ShutdownResource"]
+
+M = TypeVar("M")
+
+
+@attrs.frozen(kw_only=True)
+class DetachResource(Ask[None]):
+    """The controller is gone: no further requests will come (no further allocations or frees).
+
+    The manager may drop fine-grained tracking; it must keep whatever JIT'd code may still use.
+    """
+
+
+@attrs.frozen(kw_only=True)
+class ShutdownResource(Ask[None]):
+    """The Session is shutting down and no JIT'd code runs: release everything."""
+
+
+ResourceManagerMessage = DetachResource | ShutdownResource
+
+
+class ResourceManager(Actor["ResourceManagerMessage | M"], Generic[M]):
+    """Base class of resource-manager actors (memory maps, dylib managers, user resources).
+
+    Register one with ``await session.add_resource_manager(manager)``. ``M`` is the union of the
+    manager's own request messages, handled by `handle_request`.
+    """
+
+    async def handle(self, message: ResourceManagerMessage | M) -> object:
+        """Route lifecycle messages to `detach`/`shutdown`, the rest to `handle_request`."""
+        match message:
+            case DetachResource():
+                await self.detach()
+                return None
+            case ShutdownResource():
+                await self.shutdown()
+                return None
+            case _:
+                return await self.handle_request(message)
+
+    @abstractmethod
+    async def detach(self) -> None:
+        """The controller detached (called once, on this actor's task). Raise to report an error."""
+
+    @abstractmethod
+    async def shutdown(self) -> None:
+        """Release every resource (called once, after `detach`). Raise to report an error."""
+
+    async def handle_request(self, message: M) -> object:
+        """Handle one of the manager's own messages. The default accepts none."""
+        raise TypeError(f"{type(self).__name__} does not handle {message!r}")

@@ -1,0 +1,774 @@
+"""The Session: root of one executor's JIT'd program, as a handle plus a Session actor.
+
+`open_session` builds a Session inside an ``asyncio.TaskGroup``: the Session actor (wrapper
+table, resource managers, the controller link, CallId-keyed futures), the shutdown actor, and
+two dispatchers. User code holds the `Session` handle, whose methods send messages.
+
+| message (to the Session actor) | sent by                     | effect                                  |
+|--------------------------------|-----------------------------|-----------------------------------------|
+| `RegisterWrapper`  (ask)       | `Session.register_*`        | give a wrapper function an address      |
+| `WrapperCall`                  | a controller access, tests  | run the wrapper at an address           |
+| `WrapperReturned`              | a wrapper's ``return_fn``   | resolve the future of that CallId, once |
+| `ControllerCallRequest`        | `Session.call_controller`   | forward to the controller access        |
+| `AttachController` (ask)       | `Session.attach`            | the (one) controller link               |
+| `ControllerDetached`           | the controller access, once | forget it; tell the shutdown actor      |
+| `AddResourceManager` (ask)     | `Session.add_resource_manager` | register; refused after shutdown began |
+| `SetAddressResolver` (ask)     | the executor                | how to call addresses with no wrapper   |
+| `TakeDetachSnapshot`, `BeginShutdown`, `GetController` (asks) | the shutdown actor | lifecycle steps |
+
+The Session actor never awaits another actor, so nothing can deadlock on it: work goes out as
+tells, results come back as messages or futures. Several Sessions in one process share nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import functools
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, TypeVar, assert_never
+
+import attrs
+
+from ._actor import Actor, ActorRef, Ask, ErrorReporter, Spawner
+from ._controller import CallController, ControllerAccess, ControllerAccessMessage
+from ._dispatcher import (
+    Dispatch,
+    DispatcherMessage,
+    InLoopDispatcher,
+    Task,
+    TaskDispatcher,
+    ThreadPoolDispatcher,
+)
+from ._errors import (
+    ActorClosedError,
+    DisconnectedError,
+    NoControllerError,
+    RemoteCallError,
+    SessionShutdownError,
+)
+from ._resources import DetachResource, ResourceManager, ResourceManagerMessage
+from ._scope import ExecutionScope
+from ._wrappers import OutOfBandError, PlainWrapper, WrapperFunction, WrapperResult, python_wrapper
+
+__all__ = ["AddressResolver", "Session", "SessionStatistics", "WrapperEntry", "open_session"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Python wrapper functions get addresses in the kernel half of the 64-bit address space, where
+# no user-space code (JIT'd or not) can ever live, so they cannot collide with real code.
+_TOKEN_BASE = 0xFFFF_FF00_0000_0000
+_TOKEN_STRIDE = 0x10
+
+
+@attrs.frozen(kw_only=True)
+class WrapperEntry:
+    """A wrapper function and how to run it: on the loop, or on a worker thread (blocking)."""
+
+    fn: WrapperFunction
+    name: str
+    blocking: bool = False
+
+
+AddressResolver = Callable[[int], "WrapperEntry | str"]
+"""Decides how to call an address with no registered wrapper: an entry, or an error message.
+
+Called on the Session actor's task for each such call; must be fast and must not block.
+"""
+
+
+@attrs.frozen(kw_only=True)
+class SessionStatistics:
+    """A snapshot of a Session's counters (from `Session.statistics`)."""
+
+    wrappers: int
+    pending_wrapper_calls: int
+    wrapper_calls: int
+    resource_managers: int
+    controller_attached: bool
+    shutting_down: bool
+    execution_scope_count: int
+
+
+# -- messages to the Session actor --------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class RegisterWrapper(Ask[int]):
+    """Register ``entry`` at ``address`` (or the next free token address); reply the address."""
+
+    entry: WrapperEntry
+    address: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class WrapperCall:
+    """Run the wrapper at ``address`` with ``args``; ``reply`` resolves with its result."""
+
+    address: int
+    args: bytes
+    reply: asyncio.Future[bytes]
+
+
+@attrs.frozen(kw_only=True)
+class WrapperReturned:
+    """``return_fn`` was called for ``call_id`` with ``result``."""
+
+    call_id: int
+    result: WrapperResult
+
+
+@attrs.frozen(kw_only=True)
+class ControllerCallRequest:
+    """Executor -> controller call; ``reply`` resolves with the controller's result."""
+
+    tag: int
+    args: bytes
+    reply: asyncio.Future[bytes]
+
+
+@attrs.frozen(kw_only=True)
+class AttachController(Ask[None]):
+    """Make ``access`` the Session's controller link (once per Session)."""
+
+    access: ActorRef[ControllerAccessMessage]
+
+
+@attrs.frozen(kw_only=True)
+class ControllerDetached:
+    """The controller access ``access`` disconnected (sent exactly once by that access)."""
+
+    access: ActorRef[ControllerAccessMessage]
+    reason: BaseException | None
+
+
+@attrs.frozen(kw_only=True)
+class AddResourceManager(Ask[None]):
+    """Register a resource manager; refused once shutdown began."""
+
+    manager: ActorRef[ResourceManagerMessage]
+
+
+@attrs.frozen(kw_only=True)
+class SetAddressResolver(Ask[None]):
+    """Install the resolver for addresses with no registered wrapper (None removes it)."""
+
+    resolver: AddressResolver | None
+
+
+@attrs.frozen(kw_only=True)
+class GetController(Ask["ActorRef[ControllerAccessMessage] | None"]):
+    """Reply with the attached controller access, if any."""
+
+
+@attrs.frozen(kw_only=True)
+class TakeDetachSnapshot(Ask["tuple[ActorRef[ResourceManagerMessage], ...]"]):
+    """Mark the Session detached; reply with the resource managers to detach."""
+
+
+@attrs.frozen(kw_only=True)
+class BeginShutdown(Ask["tuple[ActorRef[ResourceManagerMessage], ...]"]):
+    """Refuse new resource managers and controllers; reply with those to shut down."""
+
+
+@attrs.frozen(kw_only=True)
+class GetStatistics(Ask[SessionStatistics]):
+    """Reply with a `SessionStatistics` snapshot."""
+
+
+SessionMessage = (
+    RegisterWrapper
+    | WrapperCall
+    | WrapperReturned
+    | ControllerCallRequest
+    | AttachController
+    | ControllerDetached
+    | AddResourceManager
+    | SetAddressResolver
+    | GetController
+    | TakeDetachSnapshot
+    | BeginShutdown
+    | GetStatistics
+)
+
+
+class _SessionActor(Actor[SessionMessage]):
+    """Owns the wrapper table, the CallId-keyed futures, the resource managers and the link."""
+
+    def __init__(
+        self,
+        session: Session,
+        in_loop: ActorRef[DispatcherMessage],
+        blocking: ActorRef[DispatcherMessage],
+    ) -> None:
+        self._session = session
+        self._in_loop = in_loop
+        self._blocking = blocking
+        self._wrappers: dict[int, WrapperEntry] = {}
+        self._next_token = _TOKEN_BASE
+        self._pending: dict[int, asyncio.Future[bytes]] = {}
+        self._next_call_id = 1
+        self._wrapper_calls = 0
+        self._resolver: AddressResolver | None = None
+        self._controller: ActorRef[ControllerAccessMessage] | None = None
+        self._ever_attached = False
+        self._managers: list[ActorRef[ResourceManagerMessage]] = []
+        self._detached = False
+        self._shutting_down = False
+
+    async def handle(self, message: SessionMessage) -> object:
+        match message:
+            case WrapperCall(address=address, args=args, reply=reply):
+                self._wrapper_call(address, args, reply)
+                return None
+            case WrapperReturned(call_id=call_id, result=result):
+                self._wrapper_returned(call_id, result)
+                return None
+            case ControllerCallRequest(tag=tag, args=args, reply=reply):
+                self._call_controller(tag, args, reply)
+                return None
+            case RegisterWrapper(entry=entry, address=address):
+                return self._register(entry, address)
+            case AttachController(access=access):
+                if self._shutting_down:
+                    raise SessionShutdownError("cannot attach a controller: shutdown has begun")
+                if self._ever_attached:
+                    raise RuntimeError("a Session attaches one controller access, once")
+                self._controller = access
+                self._ever_attached = True
+                return None
+            case ControllerDetached(access=access, reason=reason):
+                if access is self._controller:
+                    self._controller = None
+                self._session._lifecycle.tell(_ControllerGone(reason=reason))
+                return None
+            case AddResourceManager(manager=manager):
+                if self._shutting_down:
+                    raise SessionShutdownError(
+                        f"resource manager {manager.name} added after shutdown began"
+                    )
+                self._managers.append(manager)
+                if self._detached:
+                    manager.tell(DetachResource())  # it missed the detach; orc-rt does the same
+                return None
+            case SetAddressResolver(resolver=resolver):
+                self._resolver = resolver
+                return None
+            case GetController():
+                return self._controller
+            case TakeDetachSnapshot():
+                self._detached = True
+                return tuple(self._managers)
+            case BeginShutdown():
+                self._shutting_down = True
+                return tuple(self._managers)
+            case GetStatistics():
+                return SessionStatistics(
+                    wrappers=len(self._wrappers),
+                    pending_wrapper_calls=len(self._pending),
+                    wrapper_calls=self._wrapper_calls,
+                    resource_managers=len(self._managers),
+                    controller_attached=self._controller is not None,
+                    shutting_down=self._shutting_down,
+                    execution_scope_count=self._session.execution_scope.count,
+                )
+            case _:
+                assert_never(message)
+
+    def _register(self, entry: WrapperEntry, address: int | None) -> int:
+        if address is None:
+            while self._next_token in self._wrappers:
+                self._next_token += _TOKEN_STRIDE
+            address = self._next_token
+            self._next_token += _TOKEN_STRIDE
+        elif not 0 < address < 1 << 64:
+            raise ValueError(f"wrapper address {address:#x} is not a non-zero u64")
+        elif address in self._wrappers:
+            raise ValueError(
+                f"executor address {address:#x} already holds wrapper {self._wrappers[address].name}"
+            )
+        self._wrappers[address] = entry
+        return address
+
+    def _wrapper_call(self, address: int, args: bytes, reply: asyncio.Future[bytes]) -> None:
+        entry = self._wrappers.get(address)
+        if entry is None:
+            resolved = (
+                self._resolver(address)
+                if self._resolver is not None
+                else f"no wrapper function at executor address {address:#x}"
+            )
+            if isinstance(resolved, str):
+                if not reply.done():
+                    reply.set_exception(RemoteCallError(resolved))
+                return
+            entry = resolved
+        call_id = self._next_call_id
+        self._next_call_id += 1
+        self._wrapper_calls += 1
+        self._pending[call_id] = reply
+        session = self._session
+        task = Task(
+            run=functools.partial(entry.fn, session, call_id, session.wrapper_return, args),
+            refuse=functools.partial(session._refuse_call, call_id),
+            name=entry.name,
+        )
+        dispatcher = self._blocking if entry.blocking else self._in_loop
+        try:
+            dispatcher.tell(Dispatch(task=task))
+        except ActorClosedError:
+            self._pending.pop(call_id, None)
+            if not reply.done():
+                reply.set_exception(SessionShutdownError(f"session is shut down; {entry.name}"))
+
+    def _wrapper_returned(self, call_id: int, result: WrapperResult) -> None:
+        reply = self._pending.pop(call_id, None)
+        if reply is None:
+            self._session.report_error(
+                RuntimeError(
+                    f"wrapper result for unknown CallId {call_id}: returned twice, or never issued"
+                )
+            )
+            return
+        if reply.done():
+            return  # the caller gave up waiting (timeout or cancellation)
+        if isinstance(result, OutOfBandError):
+            reply.set_exception(RemoteCallError(result.message))
+        else:
+            reply.set_result(result)
+
+    def _call_controller(self, tag: int, args: bytes, reply: asyncio.Future[bytes]) -> None:
+        controller = self._controller
+        if controller is None:
+            if not reply.done():
+                reply.set_exception(NoControllerError())
+            return
+        try:
+            controller.tell(CallController(tag=tag, args=args, reply=reply))
+        except ActorClosedError:
+            if not reply.done():
+                reply.set_exception(DisconnectedError())
+
+
+class Session:
+    """Handle of one executor Session (orc-rt ``Session``): the root of a JIT'd program.
+
+    Created by `open_session` (or `actors.run`); never constructed directly. Methods are called
+    from coroutines on the Session's event loop unless they say otherwise. Several Sessions in
+    one process are independent: separate actors, tables, scopes and task groups.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_blocking",
+        "_in_loop",
+        "_lifecycle",
+        "_loop",
+        "_name",
+        "_ref",
+        "_reporter",
+        "_scope",
+        "_shutdown_done",
+        "_spawner",
+        "_thread_id",
+    )
+
+    def __init__(self, _spawner: Spawner, _name: str, _reporter: ErrorReporter) -> None:
+        self._spawner = _spawner
+        self._name = _name
+        self._reporter = _reporter
+        self._loop = asyncio.get_running_loop()
+        self._thread_id = threading.get_ident()
+        self._scope = ExecutionScope(_name)
+        self._shutdown_done: asyncio.Future[None] = self._loop.create_future()
+        # Filled in by open_session once the actors exist.
+        self._ref: ActorRef[SessionMessage]
+        self._lifecycle: ActorRef[Any]
+        self._in_loop: ActorRef[DispatcherMessage]
+        self._blocking: ActorRef[DispatcherMessage]
+
+    def __repr__(self) -> str:
+        state = "shut down" if self._shutdown_done.done() else "running"
+        return f"<Session {self._name} {state} scope={self._scope.count}>"
+
+    @property
+    def name(self) -> str:
+        """The Session's name (for logs)."""
+        return self._name
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the Session's actors run on."""
+        return self._loop
+
+    @property
+    def execution_scope(self) -> ExecutionScope:
+        """The execution scope; hold an `ExecutionScopeGuard` while JIT'd code runs."""
+        return self._scope
+
+    @property
+    def is_shut_down(self) -> bool:
+        """True once shutdown has completed."""
+        return self._shutdown_done.done()
+
+    # -- errors and tasks ---------------------------------------------------------------------
+
+    def report_error(self, error: BaseException) -> None:
+        """Hand ``error`` to the Session's error reporter. Any thread; never raises."""
+        if threading.get_ident() != self._thread_id:
+            try:
+                self._loop.call_soon_threadsafe(self.report_error, error)
+            except RuntimeError:
+                log.error("orcrt session %s (loop closed): %s", self._name, error)
+            return
+        try:
+            self._reporter(error)
+        except Exception:
+            log.exception("orcrt session %s: the error reporter raised on %r", self._name, error)
+
+    def spawn(self, actor: Actor[Any], name: str | None = None) -> ActorRef[Any]:
+        """Start ``actor`` in this Session's task group; it is closed when the Session ends."""
+        return self._spawner.spawn(actor, name)
+
+    def create_task(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+        """Run ``coro`` as a task of the Session's task group (loop thread only)."""
+        return self._spawner.create_task(coro, name)
+
+    # -- wrapper functions -------------------------------------------------------------------
+
+    async def register_wrapper(
+        self,
+        fn: PlainWrapper,
+        *,
+        address: int | None = None,
+        name: str | None = None,
+        blocking: bool = False,
+    ) -> int:
+        """Give a ``bytes -> bytes`` Python function (sync or async) an executor address.
+
+        ``blocking=True`` runs it on the thread-pool dispatcher (for code that blocks).
+        Exceptions it raises become out-of-band error results that keep the message.
+
+        Returns:
+            The address the controller calls it by (a fresh token unless ``address`` is given).
+
+        Raises:
+            ValueError: ``address`` is taken or not a non-zero u64.
+        """
+        entry = WrapperEntry(
+            fn=python_wrapper(fn),
+            name=name or str(getattr(fn, "__name__", "wrapper")),
+            blocking=blocking,
+        )
+        return await self._ref.ask(RegisterWrapper(entry=entry, address=address))
+
+    async def register_raw_wrapper(
+        self,
+        fn: WrapperFunction,
+        *,
+        address: int | None = None,
+        name: str | None = None,
+        blocking: bool = False,
+    ) -> int:
+        """Register a wrapper with the seed's signature ``fn(session, call_id, return_fn, args)``.
+
+        ``fn`` must call ``return_fn`` exactly once, from any task or thread, now or later.
+        Same addresses and errors as `register_wrapper`.
+        """
+        entry = WrapperEntry(
+            fn=fn, name=name or str(getattr(fn, "__name__", "wrapper")), blocking=blocking
+        )
+        return await self._ref.ask(RegisterWrapper(entry=entry, address=address))
+
+    def wrapper_return(self, session: Session, call_id: int, result: WrapperResult, /) -> None:
+        """The ``return_fn`` handed to wrappers: deliver the result for ``call_id``. Any thread.
+
+        A second return for the same CallId, or an unknown CallId, is reported, not fatal.
+        """
+        message = WrapperReturned(call_id=call_id, result=result)
+        try:
+            self._ref.tell(message)
+        except ActorClosedError:
+            self.report_error(
+                SessionShutdownError(f"wrapper result for CallId {call_id} after session ended")
+            )
+
+    async def call_wrapper(
+        self, address: int, args: bytes, *, timeout: float | None = None
+    ) -> bytes:
+        """Call the wrapper at ``address`` as the controller would, and wait for its result.
+
+        Raises:
+            RemoteCallError: no wrapper there, or it returned an out-of-band error.
+            SessionShutdownError: the Session is shutting down.
+            TimeoutError: no result within ``timeout`` seconds.
+        """
+        reply: asyncio.Future[bytes] = self._loop.create_future()
+        self._submit_wrapper_call(address, args, reply)
+        async with asyncio.timeout(timeout):
+            return await reply
+
+    def _submit_wrapper_call(self, address: int, args: bytes, reply: asyncio.Future[bytes]) -> None:
+        try:
+            self._ref.tell(WrapperCall(address=address, args=args, reply=reply))
+        except ActorClosedError:
+            if not reply.done():
+                reply.set_exception(SessionShutdownError(f"session {self._name} is shut down"))
+
+    def _refuse_call(self, call_id: int, error: BaseException) -> None:
+        self.wrapper_return(self, call_id, OutOfBandError(str(error) or type(error).__name__))
+
+    async def set_address_resolver(self, resolver: AddressResolver | None) -> None:
+        """Decide how calls to addresses with no registered wrapper are made (the executor's
+        native-call policy). Without one, such calls fail with an error naming the address."""
+        await self._ref.ask(SetAddressResolver(resolver=resolver))
+
+    # -- the controller -------------------------------------------------------------------------
+
+    async def attach(self, access: ControllerAccess, *, name: str | None = None) -> ActorRef[Any]:
+        """Attach the controller link ``access`` (spawned here). One per Session, once.
+
+        Raises:
+            SessionShutdownError: shutdown has begun.
+            RuntimeError: a controller was attached before.
+        """
+        access.bind(self)
+        ref = self.spawn(access, name)
+        try:
+            await self._ref.ask(AttachController(access=ref))
+        except BaseException:
+            ref.close()
+            raise
+        return ref
+
+    async def call_controller(
+        self, tag: int, args: bytes, *, timeout: float | None = None
+    ) -> bytes:
+        """Call the controller's handler for ``tag`` and wait for its result.
+
+        Raises:
+            NoControllerError: no controller attached ("no controller attached").
+            DisconnectedError: the link went away before the result ("disconnected").
+            RemoteCallError: the controller answered with an out-of-band error (e.g. no handler
+                is registered for ``tag``).
+            TimeoutError: no result within ``timeout`` seconds.
+        """
+        reply: asyncio.Future[bytes] = self._loop.create_future()
+        self._submit_controller_call(tag, args, reply)
+        async with asyncio.timeout(timeout):
+            return await reply
+
+    def call_controller_blocking(
+        self, tag: int, args: bytes, *, timeout: float | None = None
+    ) -> bytes:
+        """`call_controller` for a thread that is not the loop's (e.g. JIT'd code): blocks it.
+
+        Raises:
+            RuntimeError: called on the event-loop thread (it would deadlock).
+            SessionShutdownError: the event loop is gone.
+            TimeoutError: no result within ``timeout`` seconds.
+            NoControllerError, DisconnectedError, RemoteCallError: as `call_controller`.
+        """
+        if threading.get_ident() == self._thread_id:
+            raise RuntimeError("call_controller_blocking on the event-loop thread would deadlock")
+        done: concurrent.futures.Future[bytes] = concurrent.futures.Future()
+
+        def start() -> None:
+            reply: asyncio.Future[bytes] = self._loop.create_future()
+            reply.add_done_callback(functools.partial(_copy_outcome, done))
+            self._submit_controller_call(tag, args, reply)
+
+        try:
+            self._loop.call_soon_threadsafe(start)
+        except RuntimeError as exc:
+            raise SessionShutdownError(f"session {self._name}: event loop is closed") from exc
+        try:
+            return done.result(timeout)
+        except concurrent.futures.TimeoutError as exc:
+            raise TimeoutError(f"controller call to tag {tag:#x} timed out") from exc
+
+    def _submit_controller_call(self, tag: int, args: bytes, reply: asyncio.Future[bytes]) -> None:
+        try:
+            self._ref.tell(ControllerCallRequest(tag=tag, args=args, reply=reply))
+        except ActorClosedError:
+            if not reply.done():
+                reply.set_exception(NoControllerError())
+
+    def _controller_detached(
+        self, access: ActorRef[ControllerAccessMessage], reason: BaseException | None
+    ) -> None:
+        self._ref.tell(ControllerDetached(access=access, reason=reason))
+
+    # -- resource managers and lifecycle --------------------------------------------------------
+
+    async def add_resource_manager(
+        self, manager: ResourceManager[Any], *, name: str | None = None
+    ) -> ActorRef[Any]:
+        """Spawn ``manager`` and register it; it gets ``detach`` and ``shutdown`` in reverse order
+        of registration.
+
+        Raises:
+            SessionShutdownError: shutdown has begun (the manager is closed, not registered).
+        """
+        ref = self.spawn(manager, name)
+        try:
+            await self._ref.ask(AddResourceManager(manager=ref))
+        except BaseException:
+            ref.close()
+            raise
+        return ref
+
+    def add_on_detach(self, callback: Callable[[BaseException | None], object]) -> None:
+        """Run ``callback(reason)`` once the Session detached (after the resource managers'
+        ``detach``); runs at once (soon) if it already did. Loop thread only."""
+        self._lifecycle.tell(_AddCallback(kind="detach", callback=callback))
+
+    def add_on_shutdown(self, callback: Callable[[], object]) -> None:
+        """Run ``callback()`` once shutdown completed (last step); soon if it already did."""
+        self._lifecycle.tell(_AddCallback(kind="shutdown", callback=callback))
+
+    async def detach(self) -> None:
+        """Detach from the controller (if attached) and detach the resource managers.
+
+        Idempotent. JIT'd code may keep running; no further calls either way.
+        """
+        await self._lifecycle.ask(_DetachSession())
+
+    async def shutdown(self) -> None:
+        """Shut the Session down; return when it is complete. Idempotent; any number of callers.
+
+        Order: detach (controller, then resource managers in reverse) -> wait for the execution
+        scope to reach zero -> resource managers' ``shutdown`` in reverse -> dispatchers stop ->
+        shutdown callbacks. Errors along the way are reported and the sequence continues.
+        """
+        if self._shutdown_done.done():
+            return
+        with contextlib.suppress(ActorClosedError):
+            await self._lifecycle.ask(_ShutdownSession())
+        await asyncio.shield(self._shutdown_done)
+
+    async def wait_shutdown(self) -> None:
+        """Wait until shutdown has completed, without starting it."""
+        await asyncio.shield(self._shutdown_done)
+
+    async def statistics(self) -> SessionStatistics:
+        """A snapshot of the Session's counters."""
+        return await self._ref.ask(GetStatistics())
+
+
+def _copy_outcome(target: concurrent.futures.Future[bytes], source: asyncio.Future[bytes]) -> None:
+    if source.cancelled():
+        target.cancel()
+    elif (exc := source.exception()) is not None:
+        target.set_exception(exc)
+    else:
+        target.set_result(source.result())
+
+
+def _log_error(name: str) -> ErrorReporter:
+    def report(error: BaseException) -> None:
+        log.error("orcrt session %s: %s", name, error, exc_info=error)
+
+    return report
+
+
+@contextlib.asynccontextmanager
+async def open_session(
+    *,
+    name: str = "session",
+    error_reporter: ErrorReporter | None = None,
+    in_loop_dispatcher: TaskDispatcher | None = None,
+    blocking_dispatcher: TaskDispatcher | None = None,
+) -> AsyncIterator[Session]:
+    """Create a Session on the running loop; shut it down when the block ends.
+
+    Never starts a loop of its own, never blocks the loop: embed it in any asyncio program.
+    The Session's actors live in a task group that ends with the block; leaving the block
+    (normally, by an exception or by cancellation) runs `Session.shutdown` first.
+
+    Args:
+        name: for logs and error messages.
+        error_reporter: receives every error that has no caller (default: logging).
+        in_loop_dispatcher: runs pure-Python wrappers (default `InLoopDispatcher`).
+        blocking_dispatcher: runs blocking/native work (default `ThreadPoolDispatcher`).
+    """
+    from ._shutdown import _ShutdownActor
+
+    reporter = error_reporter or _log_error(name)
+    async with asyncio.TaskGroup() as group:
+        spawner = Spawner(group, reporter)
+        session = Session(spawner, name, reporter)
+        in_loop = in_loop_dispatcher or InLoopDispatcher()
+        blocking = blocking_dispatcher or ThreadPoolDispatcher()
+        in_loop.bind(session)
+        blocking.bind(session)
+        session._in_loop = spawner.spawn(in_loop, f"{name}.in-loop-dispatcher")
+        session._blocking = spawner.spawn(blocking, f"{name}.blocking-dispatcher")
+        session._ref = spawner.spawn(
+            _SessionActor(session, session._in_loop, session._blocking), f"{name}.session"
+        )
+        session._lifecycle = spawner.spawn(_ShutdownActor(session), f"{name}.shutdown")
+        try:
+            yield session
+        finally:
+            try:
+                await session.shutdown()
+            finally:
+                spawner.close_all()
+
+
+def run(
+    main: Callable[[Session], Awaitable[T]],
+    *,
+    use_uvloop: bool | None = None,
+    name: str = "session",
+    error_reporter: ErrorReporter | None = None,
+) -> T:
+    """Run ``main(session)`` in a fresh event loop with a fresh Session; return its result.
+
+    For scripts: uvloop is used by default when installed (``use_uvloop=False`` opts out; True
+    requires it). The Session shuts down when ``main`` returns or raises.
+    """
+
+    async def runner() -> T:
+        async with open_session(name=name, error_reporter=error_reporter) as session:
+            return await main(session)
+
+    if use_uvloop is not False:
+        try:
+            import uvloop
+        except ImportError:
+            if use_uvloop:
+                raise
+        else:
+            return uvloop.run(runner())
+    return asyncio.run(runner())
+
+
+# Lifecycle messages live here so the Session handle can send them; the actor is _shutdown.py.
+
+
+@attrs.frozen(kw_only=True)
+class _DetachSession(Ask[None]):
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class _ShutdownSession(Ask[None]):
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class _ControllerGone:
+    reason: BaseException | None
+
+
+@attrs.frozen(kw_only=True)
+class _AddCallback:
+    kind: str
+    callback: Callable[..., object]
