@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds epc_bench against every supported LLVM whose development headers are installed:
-#   _build/epc_bench-14  (LLVM 14: /usr/lib/llvm-14)
-#   _build/epc_bench-22  (LLVM 22: /usr/lib/llvm-22, only if its ORC headers exist)
+# Builds, into tests/benchmarks/_build/:
+#   rss_exec             (rss_exec.c, with cc: reports a child's peak RSS)
+#   epc_bench-14         (LLVM 14: /usr/lib/llvm-14)
+#   epc_bench-22         (LLVM 22: /usr/lib/llvm-22, only if its ORC headers exist)
 # Usage: tests/benchmarks/build_epc_bench.sh [14|22 ...]   (default: 14 22)
 # Prints one line per version: "built <path>" or "skipped LLVM N: <reason>".
 # Exits non-zero if a requested build fails (a missing LLVM is a skip, not a failure).
@@ -11,6 +12,10 @@ out="$here/_build"
 mkdir -p "$out"
 versions=${*:-14 22}
 status=0
+if [ ! -x "$out/rss_exec" ] || [ "$out/rss_exec" -ot "$here/rss_exec.c" ]; then
+    cc -O2 -Wall -Wextra -Werror -o "$out/rss_exec" "$here/rss_exec.c"
+    echo "built $out/rss_exec"
+fi
 for v in $versions; do
     cfg="/usr/lib/llvm-$v/bin/llvm-config"
     if [ ! -x "$cfg" ] || [ ! -d "/usr/lib/llvm-$v/include/llvm/ExecutionEngine/Orc" ]; then

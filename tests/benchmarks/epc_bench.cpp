@@ -55,7 +55,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -241,25 +240,22 @@ int connectExecutor(const std::string &HostPort) {
   return FD;
 }
 
-/// How the executor child ended: wait status, peak RSS, and whether we had to kill it.
+/// How the executor child ended: wait status, and whether we had to kill it.
+/// (No RSS here: Linux keeps the pre-exec RSS high-water mark, so a child forked from
+/// this LLVM-sized process would report at least our RSS; use rss_exec for that.)
 struct ChildEnd {
   int Status = 0;
-  long MaxRssKb = -1;
   bool Killed = false;
 };
 
 /// Waits up to TimeoutMs for the child, then kills it (SIGKILL) if it is still running.
-/// wait4 gives the child's own peak RSS (Linux reports ru_maxrss in KiB).
 ChildEnd reapChild(pid_t Pid, int TimeoutMs) {
   ChildEnd E;
-  struct rusage RU;
   auto Deadline = Clock::now() + std::chrono::milliseconds(TimeoutMs);
   for (;;) {
-    pid_t R = wait4(Pid, &E.Status, WNOHANG, &RU);
-    if (R == Pid) {
-      E.MaxRssKb = RU.ru_maxrss;
+    pid_t R = waitpid(Pid, &E.Status, WNOHANG);
+    if (R == Pid)
       return E;
-    }
     if (R < 0 && errno != EINTR) {
       E.Status = -1;
       return E;
@@ -270,9 +266,8 @@ ChildEnd reapChild(pid_t Pid, int TimeoutMs) {
   }
   E.Killed = true;
   kill(Pid, SIGKILL);
-  while (wait4(Pid, &E.Status, 0, &RU) < 0 && errno == EINTR) {
+  while (waitpid(Pid, &E.Status, 0) < 0 && errno == EINTR) {
   }
-  E.MaxRssKb = RU.ru_maxrss;
   return E;
 }
 
@@ -453,7 +448,7 @@ private:
       EPC.callSPSWrapperAsync<WriteBuffersSig>(
           ExecutorProcessControl::RunInPlace(), WriteBuffers,
           [&](Error Err) {
-            bool IssueNext = false, Finished = false;
+            bool IssueNext = false;
             {
               std::lock_guard<std::mutex> Lock(M);
               if (Err) {
@@ -467,15 +462,15 @@ private:
                 ++Issued;
                 IssueNext = true;
               }
-              if (Done == Issued && (!IssueNext)) {
+              if (Done == Issued && !IssueNext) {
                 LastDone = Clock::now();
-                Finished = true;
+                // Notify under the lock: once it is released the waiter may return and
+                // destroy M and CV.
+                CV.notify_all();
               }
             }
             if (IssueNext)
               IssueOne();
-            if (Finished)
-              CV.notify_all();
           },
           ArrayRef<tpctypes::BufferWrite>(Writes));
     };
@@ -488,7 +483,7 @@ private:
       IssueOne();
     std::unique_lock<std::mutex> Lock(M);
     CV.wait(Lock, [&] { return Done == Issued && (Issued == Total || FirstErr); });
-    return std::move(FirstErr);
+    return FirstErr;
   }
 
   Error oneAllocCycle() {
@@ -616,11 +611,9 @@ int main(int Argc, char **Argv) {
   }
   ES.reset();
 
-  std::string ExitJson = "null", RssJson = "null";
+  std::string ExitJson = "null";
   if (Child > 0) {
     ChildEnd E = reapChild(Child, 5000);
-    if (E.MaxRssKb >= 0)
-      RssJson = std::to_string(E.MaxRssKb);
     if (!E.Killed && E.Status != -1 && WIFEXITED(E.Status)) {
       ExitJson = std::to_string(WEXITSTATUS(E.Status));
     } else {
@@ -648,12 +641,10 @@ int main(int Argc, char **Argv) {
               "\"seq_memaccess_p50_us\": %.3f, "
               "\"inflight\": %u, \"inflight_calls_per_s\": %.1f, "
               "\"alloc_cycles_per_s\": %.1f, \"alloc_cycles\": %u, "
-              "\"iterations\": %u, \"warmup\": %u, \"executor_exit\": %s, "
-              "\"executor_maxrss_kb\": %s}\n",
+              "\"iterations\": %u, \"warmup\": %u, \"executor_exit\": %s}\n",
               LLVM_VERSION_MAJOR, jsonEscape(Exec).c_str(),
               O.Connect.empty() ? "pipe" : "tcp", ConnectMs, B.SeqP50, B.SeqP99,
               B.SeqCallsPerS, B.SeqMemAccessP50, O.InFlight, B.InFlightCallsPerS,
-              B.AllocCyclesPerS, O.AllocCycles, O.Iterations, O.Warmup, ExitJson.c_str(),
-              RssJson.c_str());
+              B.AllocCyclesPerS, O.AllocCycles, O.Iterations, O.Warmup, ExitJson.c_str());
   return 0;
 }
