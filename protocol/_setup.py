@@ -1,0 +1,150 @@
+"""The Setup message payload (``SimpleRemoteEPCExecutorInfo``) in its two wire layouts.
+
+The executor sends Setup first and unprompted (opcode 0, SeqNo 0, TagAddr 0). Payload bytes:
+
+```
+WITHOUT_MAP (LLVM 14):
+  u64 n | n bytes TargetTriple | u64 PageSize
+  | u64 s | s x (u64 len | name bytes | addr)                         BootstrapSymbols
+WITH_MAP (LLVM 15 and later, e.g. 22):
+  u64 n | n bytes TargetTriple | u64 PageSize
+  | u64 m | m x (u64 len | key bytes | u64 vlen | vlen value bytes)   BootstrapMap
+  | u64 s | s x (u64 len | name bytes | addr)                         BootstrapSymbols
+```
+
+The two are not compatible, and the executor speaks first, so it must be told which one to use.
+Names are UTF-8 (surrogateescape); a name that appears twice in the map or the symbols is a
+`DecodeError` (LLVM decodes both into a StringMap and rejects duplicates).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+import attrs
+
+from ._errors import EncodeError
+from ._sps import Addr, Buffer, BytesLike, Map, String, Tuple, UInt64
+
+__all__ = [
+    "ExecutorInfo",
+    "SetupLayout",
+    "decode_setup",
+    "encode_setup",
+    "setup_layout_for",
+]
+
+
+def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(kw_only=True, eq=True, unsafe_hash=False)
+class ExecutorInfo:
+    """What the executor tells the controller in Setup.
+
+    The mappings are copied into read-only views; their order is the order on the wire (the real
+    executor's order follows a hash map, so controllers look names up and never rely on it).
+    Instances compare by value and are not hashable.
+
+    Attributes:
+        triple: target triple, e.g. ``"x86_64-pc-linux-gnu"``.
+        page_size: the executor's page size in bytes.
+        bootstrap_map: LLVM 22 key -> SPS-encoded value bytes (empty on Linux); must be empty
+            for the LLVM 14 layout.
+        bootstrap_symbols: symbol name -> executor address (or token).
+    """
+
+    triple: str
+    page_size: int
+    bootstrap_map: Mapping[str, bytes] = attrs.field(
+        factory=dict,
+        converter=_frozen_mapping,
+    )
+    bootstrap_symbols: Mapping[str, int] = attrs.field(
+        factory=dict,
+        converter=_frozen_mapping,
+    )
+
+
+class SetupLayout(enum.Enum):
+    """Which ``SPSSimpleRemoteEPCExecutorInfo`` layout a controller expects."""
+
+    WITHOUT_MAP = "without-map"
+    """LLVM 14: triple, page size, bootstrap symbols."""
+    WITH_MAP = "with-map"
+    """LLVM 15 and later: triple, page size, bootstrap map, bootstrap symbols."""
+
+
+_OLDEST_SUPPORTED: Final = 14
+_NEWEST_SUPPORTED: Final = 22
+
+
+def setup_layout_for(llvm_major: int) -> SetupLayout:
+    """Return the Setup layout spoken by controllers of LLVM major version ``llvm_major``.
+
+    The ``BootstrapMap`` field of ``SimpleRemoteEPCExecutorInfo`` is absent from the LLVM 14.0.6
+    header ``llvm/ExecutionEngine/Orc/Shared/SimpleRemoteEPCUtils.h`` and present in the 22.1.8
+    one (both installed here, and confirmed by the Setup frames in the traces of
+    simple-remote-epc.md §4), and in the llvm.org doxygen of LLVM 19 and 23; it was added upstream
+    after the release/14.x branch, so LLVM 15 is the first release with it. Majors 14..22 are
+    supported; only 14 and 22 were checked against real binaries.
+
+    Raises:
+        ValueError: ``llvm_major`` is outside 14..22 (older ones predate SimpleRemoteEPC's
+            current form; newer ones are unverified: upstream changed the bootstrap after 22).
+    """
+    if not _OLDEST_SUPPORTED <= llvm_major <= _NEWEST_SUPPORTED:
+        raise ValueError(
+            f"unsupported LLVM major version {llvm_major}: the Setup layout is known for "
+            f"{_OLDEST_SUPPORTED}..{_NEWEST_SUPPORTED}"
+        )
+    return SetupLayout.WITHOUT_MAP if llvm_major == 14 else SetupLayout.WITH_MAP
+
+
+_SYMBOLS: Final = Map(String, Addr)
+_VALUES: Final = Map(String, Buffer)
+_WITHOUT_MAP: Final = Tuple(String, UInt64, _SYMBOLS)
+_WITH_MAP: Final = Tuple(String, UInt64, _VALUES, _SYMBOLS)
+
+
+def encode_setup(info: ExecutorInfo, layout: SetupLayout) -> bytes:
+    """Encode the Setup payload (without the frame header) in ``layout``.
+
+    Called once per session by the executor, before anything else is sent.
+
+    Raises:
+        EncodeError: a field is out of range, or ``info.bootstrap_map`` is not empty for the
+            LLVM 14 layout (which cannot carry it).
+    """
+    if layout is SetupLayout.WITHOUT_MAP:
+        if info.bootstrap_map:
+            raise EncodeError(
+                "the LLVM 14 Setup layout has no bootstrap map, but "
+                f"{len(info.bootstrap_map)} entries were given"
+            )
+        return _WITHOUT_MAP.encode((info.triple, info.page_size, info.bootstrap_symbols))
+    return _WITH_MAP.encode(
+        (info.triple, info.page_size, info.bootstrap_map, info.bootstrap_symbols)
+    )
+
+
+def decode_setup(payload: BytesLike, layout: SetupLayout) -> ExecutorInfo:
+    """Decode a Setup payload (without the frame header) in ``layout``.
+
+    Called once per session by a controller (ours is the simulated one, and tests).
+
+    Raises:
+        DecodeError: truncated, malformed, duplicate names, or trailing bytes (byte offset).
+        LimitExceededError: a count is over the default sequence cap.
+    """
+    if layout is SetupLayout.WITHOUT_MAP:
+        triple, page_size, symbols = _WITHOUT_MAP.decode(payload)
+        return ExecutorInfo(triple=triple, page_size=page_size, bootstrap_symbols=symbols)
+    triple, page_size, values, symbols = _WITH_MAP.decode(payload)
+    return ExecutorInfo(
+        triple=triple, page_size=page_size, bootstrap_map=values, bootstrap_symbols=symbols
+    )
