@@ -1,3 +1,143 @@
-"""Native layer of orcrt: process memory, dynamic libraries, native calls, eh-frames (ctypes)."""
+"""Native layer of orcrt: process memory, dynamic libraries, native calls, eh-frames (ctypes).
 
-__all__: list[str] = []
+Synchronous code that speaks int addresses and bytes; it imports nothing else of orcrt and no
+asyncio. The actors layer wraps it in ResourceManager actors and decides threads: calls that may
+run native or JIT'd code (`call_wrapper`, `run_as_*`, `call_async_wrapper`, `DylibManager.open`,
+`MemoryMap` requests carrying alloc actions) can block and belong on a worker thread; the rest
+(bookkeeping, mmap/mprotect/memcpy) is fast enough for the event-loop thread. Nothing here keeps
+mutable global state: each Session creates its own instances. Only immutable things are loaded
+once per process (libc, libgcc_s, the shim and its callback thunks), plus GDB's JIT descriptor,
+which is process-global by its definition.
+
+C shim, because ctypes cannot return a struct from a callback: LLVM's wrapper ABI returns a
+16-byte ``CWrapperFunctionResult`` by value, and JIT'd code calls the executor's dispatch entry
+(``__llvm_orc_SimpleRemoteEPC_dispatch_fn``) expecting exactly that. ctypes can call such a
+function but cannot implement one, so a small C file (``native/_shim.c``, built by
+``pip install .`` into a plain shared library loaded with ctypes, not a Python extension)
+provides the entry point and forwards to a Python callback through an out-parameter. The same
+shim passes the seed's asynchronous orc-rt ABI structs by value in both directions, calls native
+entry points through fixed prototypes, and defines GDB's ``__jit_debug_descriptor`` and
+``__jit_debug_register_code``. Everything else is ctypes.
+"""
+
+from ._call import AsyncReturn as AsyncReturn
+from ._call import AsyncReturnChannel as AsyncReturnChannel
+from ._call import ChannelStatistics as ChannelStatistics
+from ._call import call_async_wrapper as call_async_wrapper
+from ._call import call_wrapper as call_wrapper
+from ._call import run_as_int as run_as_int
+from ._call import run_as_main as run_as_main
+from ._call import run_as_void as run_as_void
+from ._dispatch import DispatchContext as DispatchContext
+from ._dispatch import DispatchHandler as DispatchHandler
+from ._dispatch import DispatchStatistics as DispatchStatistics
+from ._dylib import CXX_RUNTIME_LIBRARIES as CXX_RUNTIME_LIBRARIES
+from ._dylib import DylibManager as DylibManager
+from ._ehframe import EhFrameRegistrar as EhFrameRegistrar
+from ._errors import EhFrameError as EhFrameError
+from ._errors import LibraryLoadError as LibraryLoadError
+from ._errors import MemoryAccessError as MemoryAccessError
+from ._errors import MemoryMapError as MemoryMapError
+from ._errors import NativeCallError as NativeCallError
+from ._errors import NativeError as NativeError
+from ._errors import SymbolNotFoundError as SymbolNotFoundError
+from ._gdb_jit import JIT_NOACTION as JIT_NOACTION
+from ._gdb_jit import JIT_REGISTER_FN as JIT_REGISTER_FN
+from ._gdb_jit import JIT_UNREGISTER_FN as JIT_UNREGISTER_FN
+from ._gdb_jit import DebugObjectRegistrar as DebugObjectRegistrar
+from ._gdb_jit import JitDebugDescriptor as JitDebugDescriptor
+from ._gdb_jit import deregister_debug_object as deregister_debug_object
+from ._gdb_jit import jit_debug_descriptor as jit_debug_descriptor
+from ._gdb_jit import register_debug_object as register_debug_object
+from ._memory import MAX_READ_SIZE as MAX_READ_SIZE
+from ._memory import PROT_EXEC as PROT_EXEC
+from ._memory import PROT_READ as PROT_READ
+from ._memory import PROT_WRITE as PROT_WRITE
+from ._memory import checked_read as checked_read
+from ._memory import checked_write as checked_write
+from ._memory import flush_icache as flush_icache
+from ._memory import map_anonymous as map_anonymous
+from ._memory import page_size as page_size
+from ._memory import protect as protect
+from ._memory import read as read
+from ._memory import read_buffers as read_buffers
+from ._memory import read_cstring as read_cstring
+from ._memory import read_cstrings as read_cstrings
+from ._memory import read_uint as read_uint
+from ._memory import read_uints as read_uints
+from ._memory import unmap as unmap
+from ._memory import write as write
+from ._memory import write_buffers as write_buffers
+from ._memory import write_uint as write_uint
+from ._memory import write_uints as write_uints
+from ._memory import zero as zero
+from ._memory_map import FINALIZE_LIFETIME as FINALIZE_LIFETIME
+from ._memory_map import ActionPair as ActionPair
+from ._memory_map import MemoryMap as MemoryMap
+from ._memory_map import MemoryMapStatistics as MemoryMapStatistics
+from ._memory_map import RunAction as RunAction
+from ._memory_map import Segment as Segment
+from ._memory_map import WrapperCall as WrapperCall
+from ._shim import load_shim as load_shim
+
+__all__ = [
+    "CXX_RUNTIME_LIBRARIES",
+    "FINALIZE_LIFETIME",
+    "JIT_NOACTION",
+    "JIT_REGISTER_FN",
+    "JIT_UNREGISTER_FN",
+    "MAX_READ_SIZE",
+    "PROT_EXEC",
+    "PROT_READ",
+    "PROT_WRITE",
+    "ActionPair",
+    "AsyncReturn",
+    "AsyncReturnChannel",
+    "ChannelStatistics",
+    "DebugObjectRegistrar",
+    "DispatchContext",
+    "DispatchHandler",
+    "DispatchStatistics",
+    "DylibManager",
+    "EhFrameError",
+    "EhFrameRegistrar",
+    "JitDebugDescriptor",
+    "LibraryLoadError",
+    "MemoryAccessError",
+    "MemoryMap",
+    "MemoryMapError",
+    "MemoryMapStatistics",
+    "NativeCallError",
+    "NativeError",
+    "RunAction",
+    "Segment",
+    "SymbolNotFoundError",
+    "WrapperCall",
+    "call_async_wrapper",
+    "call_wrapper",
+    "checked_read",
+    "checked_write",
+    "deregister_debug_object",
+    "flush_icache",
+    "jit_debug_descriptor",
+    "load_shim",
+    "map_anonymous",
+    "page_size",
+    "protect",
+    "read",
+    "read_buffers",
+    "read_cstring",
+    "read_cstrings",
+    "read_uint",
+    "read_uints",
+    "register_debug_object",
+    "run_as_int",
+    "run_as_main",
+    "run_as_void",
+    "unmap",
+    "write",
+    "write_buffers",
+    "write_uint",
+    "write_uints",
+    "zero",
+]
