@@ -1,6 +1,7 @@
 """Native calls with the real ABIs, into a test library compiled at test time."""
 
 import ctypes
+import platform
 import threading
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ import native
 from native import AsyncReturnChannel, NativeCallError
 from native._shim import WrapperResult
 
+from ._records import Seg
 from .conftest import CLib
 
 TIMEOUT = 10.0
@@ -201,3 +203,20 @@ def test_call_async_wrapper_validates_arguments(testlib: CLib) -> None:
     with pytest.raises(ValueError, match="call id -1"):
         native.call_async_wrapper(testlib.address("async_echo"), channel, -1, b"")
     channel.close()
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="hand-assembled x86-64 code")
+def test_call_wrapper_runs_code_in_jit_memory(
+    action_runner: Callable[[int, bytes], str | None],
+) -> None:
+    """Code written into MemoryMap-initialized RX memory is callable with both entry ABIs."""
+    memory = native.MemoryMap(action_runner)
+    base = memory.reserve(native.page_size())
+    wrapper = b"\x48\xb8" + b"jit!" + bytes(4) + b"\xba\x04\x00\x00\x00\xc3"  # rax=imm, edx=4
+    int_fn = b"\x8d\x44\x3f\xff\xc3"  # lea eax, [rdi + rdi - 1]; ret
+    segment = Seg(native.PROT_READ | native.PROT_EXEC, base, native.page_size(), wrapper + int_fn)
+    assert memory.initialize([segment], []) == base
+    assert memory.contains_executable(base)
+    assert native.call_wrapper(base, b"") == b"jit!"
+    assert native.run_as_int(base + len(wrapper), 21) == 41
+    memory.shutdown()

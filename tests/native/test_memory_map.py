@@ -1,6 +1,5 @@
 """MemoryMap against real memory and real native alloc actions (LLVM 14 and 22 models)."""
 
-import dataclasses
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -8,32 +7,13 @@ import pytest
 import native
 from native import FINALIZE_LIFETIME, MemoryMap, MemoryMapError
 
+from ._records import Call, Pair, Seg
 from .conftest import CLib
 
 PAGE = native.page_size()
 R, W, X = native.PROT_READ, native.PROT_WRITE, native.PROT_EXEC
 
 RunAction = Callable[[int, bytes], str | None]
-
-
-@dataclasses.dataclass(frozen=True)
-class Seg:
-    prot: int
-    addr: int
-    size: int
-    content: bytes
-
-
-@dataclasses.dataclass(frozen=True)
-class Call:
-    fn: int
-    args: bytes
-
-
-@dataclasses.dataclass(frozen=True)
-class Pair:
-    finalize: Call
-    dealloc: Call
 
 
 NONE = Call(0, b"")
