@@ -807,8 +807,12 @@ class _RecordType(SPSType[T]):
         self._fields.encode(out, self._get(value))
 
     def _dec(self, data: BytesLike, offset: int) -> tuple[T, int]:
+        start = offset
         values, offset = self._fields.decode(data, offset)
-        return self._cls(*values), offset
+        try:
+            return self._cls(*values), offset
+        except (TypeError, ValueError) as exc:  # the class's own validators refused the values
+            raise DecodeError(f"invalid {self.name}: {exc}", offset=start) from None
 
 
 def Sequence(
@@ -879,17 +883,20 @@ def Map(
     is a `DecodeError` (LLVM rejects it too).
 
     Raises:
-        ValueError: ``max_count`` is negative.
+        ValueError: ``max_count`` is negative, or ``key`` is a Map (dicts cannot be keys).
     """
     if max_count < 0:
         raise ValueError(f"max_count must be >= 0, got {max_count}")
+    if isinstance(key, _MapType):
+        raise ValueError(f"Map keys must be hashable; {key.name} decodes to a dict")
     return _MapType(key, value, max_count)
 
 
 def Record(cls: type[T], *fields: SPSType[Any], name: str | None = None) -> SPSType[T]:
     """An attrs class encoded as ``SPSTuple`` of its fields, in declaration order.
 
-    Decoding calls ``cls(*values)`` positionally, so ``cls`` must accept its fields in order.
+    Decoding calls ``cls(*values)`` positionally, so ``cls`` must accept its fields in order; if
+    the class's validators refuse the values, decoding raises `DecodeError` at the record's start.
 
     Args:
         cls: an attrs class.

@@ -18,6 +18,7 @@ from protocol import (
     MEMORY_INITIALIZE,
     ORC_RUNTIME_SIGNATURES,
     REGISTER_EHFRAME_ALLOC_ACTION,
+    DecodeError,
     ExecutorAddrRange,
     ExecutorInfo,
     FinalizeRequest,
@@ -111,11 +112,20 @@ def test_golden_payload_decodes_and_reencodes(golden: Golden) -> None:
     """Argument and result payloads decode with their signature and re-encode to the same bytes."""
     signature = SIGNATURES[golden.symbol]
     if golden.kind == "args":
+        decode = signature.decode_args
         values = signature.decode_args(golden.payload)
         assert signature.encode_args(*values) == golden.payload
     else:
+        decode = signature.decode_result
         value = signature.decode_result(golden.payload)
         assert signature.encode_result(value) == golden.payload
+    # SPS is self-delimiting: every strict prefix is truncated, any extra byte is trailing.
+    for cut in range(len(golden.payload)):
+        with pytest.raises(DecodeError):
+            decode(golden.payload[:cut])
+    with pytest.raises(DecodeError, match="trailing") as info:
+        decode(golden.payload + b"\x00")
+    assert info.value.offset == len(golden.payload)
 
 
 @pytest.mark.parametrize("llvm", [14, 22])

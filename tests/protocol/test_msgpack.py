@@ -118,6 +118,19 @@ def test_msgpack_decode_result_malformed(wire: bytes, fragment: str) -> None:
         add.signature.decode_result(wire)
 
 
+def test_msgpack_every_prefix_is_a_decode_error() -> None:
+    """Fed short, both decoders report DecodeError for every strict prefix."""
+    signature: MsgpackSignature[object] = MsgpackSignature("p")
+    call = signature.encode_call(1, "two", [3.5, b"4"], {"five": None})
+    result = signature.encode_value({"k": [1, 2]})
+    for cut in range(len(call)):
+        with pytest.raises(DecodeError):
+            signature.decode_args(call[:cut])
+    for cut in range(len(result)):
+        with pytest.raises(DecodeError):
+            signature.decode_result(result[:cut])
+
+
 def test_msgpack_payload_limit_at_n_and_n_plus_one() -> None:
     """A payload of exactly the cap decodes; one byte more is LimitExceededError."""
     signature: MsgpackSignature[object] = MsgpackSignature("small", max_payload_size=6)

@@ -360,6 +360,24 @@ def test_record_decode_error_names_field() -> None:
     assert info.value.offset == 2
 
 
+@attrs.frozen
+class _Positive:
+    value: int = attrs.field(validator=attrs.validators.gt(0))
+
+
+def test_record_validator_refusal_is_decode_error() -> None:
+    """Values the record class refuses surface as a DecodeError at the record's offset."""
+    with pytest.raises(DecodeError, match="invalid _Positive") as info:
+        Sequence(Record(_Positive, UInt8)).decode(u64(2) + b"\x01\x00")
+    assert info.value.offset == 9
+
+
+def test_map_rejects_map_keys() -> None:
+    """Map keys must decode to hashable values."""
+    with pytest.raises(ValueError, match="hashable"):
+        Map(Map(UInt8, UInt8), UInt8)
+
+
 def test_sps_type_repr_is_its_name() -> None:
     """Descriptors print as the type expression that built them."""
     assert (
