@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from ._scope import ExecutionScope as ExecutionScope
     from ._scope import ExecutionScopeGuard as ExecutionScopeGuard
     from ._scope import ScopeState as ScopeState
-    from ._session import AddressResolver as AddressResolver
+    from ._session import NativeWrapperFactory as NativeWrapperFactory
     from ._session import Session as Session
     from ._session import SessionStatistics as SessionStatistics
     from ._session import WrapperEntry as WrapperEntry
@@ -93,7 +93,7 @@ _EXPORTS: dict[str, str] = {
     "ExecutionScope": "_scope",
     "ExecutionScopeGuard": "_scope",
     "ScopeState": "_scope",
-    "AddressResolver": "_session",
+    "NativeWrapperFactory": "_session",
     "Session": "_session",
     "SessionStatistics": "_session",
     "WrapperEntry": "_session",

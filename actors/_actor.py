@@ -171,6 +171,9 @@ class ActorRef(Generic[M_contra]):
     def ask_threadsafe(self, message: Ask[R]) -> concurrent.futures.Future[R]:
         """Like `ask`, from a thread that is not the loop's: returns a concurrent future.
 
+        No task is created: the envelope is posted to the loop and its reply is copied into
+        the returned future.
+
         Raises:
             ActorClosedError: the actor is closed (also set on the future if it closes later).
             RuntimeError: called on the loop thread (use `ask`; blocking there would deadlock).
@@ -179,7 +182,18 @@ class ActorRef(Generic[M_contra]):
             raise RuntimeError("ask_threadsafe called on the event-loop thread; use ask()")
         if self._closed:
             raise ActorClosedError(f"{self._name} is closed; message {message!r} not delivered")
-        return asyncio.run_coroutine_threadsafe(self.ask(message), self._loop)
+        result: concurrent.futures.Future[R] = concurrent.futures.Future()
+
+        def post() -> None:
+            reply: asyncio.Future[R] = self._loop.create_future()
+            reply.add_done_callback(lambda done: copy_outcome(done, result))
+            self._deliver(message, reply)
+
+        try:
+            self._loop.call_soon_threadsafe(post)
+        except RuntimeError as exc:
+            raise ActorClosedError(f"{self._name}'s event loop is closed") from exc
+        return result
 
     def close(self) -> None:
         """Stop taking messages; fail every queued ask with `ActorClosedError`.
@@ -299,6 +313,18 @@ class ActorRef(Generic[M_contra]):
         else:
             # Nobody waits for this reply (a tell, or an asker that gave up): report it.
             self._report(exc)
+
+
+def copy_outcome(source: asyncio.Future[R], target: concurrent.futures.Future[R]) -> None:
+    """Copy a finished asyncio future's outcome into a concurrent future (a done-callback)."""
+    if target.done():
+        return
+    if source.cancelled():
+        target.cancel()
+    elif (exc := source.exception()) is not None:
+        target.set_exception(exc)
+    else:
+        target.set_result(source.result())
 
 
 class Spawner:

@@ -29,13 +29,14 @@ once no further calls will be received or accepted. Calls made afterwards fail a
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from abc import abstractmethod
 from typing import TYPE_CHECKING, assert_never
 
 import attrs
 
-from ._actor import Actor, Ask
+from ._actor import Actor, ActorRef, Ask
 from ._errors import DisconnectedError, RemoteCallError
 from ._wrappers import OutOfBandError, WrapperResult
 
@@ -220,8 +221,7 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
         self._calls_received += 1
         session = self.session
         outcome: asyncio.Future[bytes] = session.loop.create_future()
-        me = self.ref
-        outcome.add_done_callback(lambda done: me.tell(WrapperDone(ref=ref, outcome=done)))
+        outcome.add_done_callback(functools.partial(_post_result, self.ref, ref))
         session._submit_wrapper_call(address, args, outcome)
 
     def _incoming_result(self, seq_no: int, result: WrapperResult) -> None:
@@ -268,3 +268,14 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
             if not reply.done():
                 reply.set_exception(DisconnectedError())
         self.session._controller_detached(self.ref, reason)
+
+
+def _post_result(
+    access: ActorRef[ControllerAccessMessage], ref: int, outcome: asyncio.Future[bytes]
+) -> None:
+    """Done-callback of a wrapper's reply future: hand the result to the access's mailbox."""
+    if access.closed:
+        # Detached meanwhile: the controller can no longer receive it (orc-rt drops it too).
+        log.debug("dropping the result of call %d: %s is closed", ref, access.name)
+        return
+    access.tell(WrapperDone(ref=ref, outcome=outcome))

@@ -13,7 +13,9 @@ two dispatchers. User code holds the `Session` handle, whose methods send messag
 | `AttachController` (ask)       | `Session.attach`            | the (one) controller link               |
 | `ControllerDetached`           | the controller access, once | forget it; tell the shutdown actor      |
 | `AddResourceManager` (ask)     | `Session.add_resource_manager` | register; refused after shutdown began |
-| `SetAddressResolver` (ask)     | the executor                | how to call addresses with no wrapper   |
+| `ConfigureNativeCalls` (ask)   | the executor                | how to call addresses with no wrapper   |
+| `AllowNativeTargets`           | memory / dylib managers     | code the guard lets native calls reach  |
+| `CheckNativeTarget` (ask)      | run-as-main and friends     | may this address be called natively?    |
 | `TakeDetachSnapshot`, `BeginShutdown`, `GetController` (asks) | the shutdown actor | lifecycle steps |
 
 The Session actor never awaits another actor, so nothing can deadlock on it: work goes out as
@@ -33,7 +35,7 @@ from typing import Any, TypeVar, assert_never
 
 import attrs
 
-from ._actor import Actor, ActorRef, Ask, ErrorReporter, Spawner
+from ._actor import Actor, ActorRef, Ask, ErrorReporter, Spawner, copy_outcome
 from ._controller import CallController, ControllerAccess, ControllerAccessMessage
 from ._dispatcher import (
     Dispatch,
@@ -54,7 +56,7 @@ from ._resources import DetachResource, ResourceManager, ResourceManagerMessage
 from ._scope import ExecutionScope
 from ._wrappers import OutOfBandError, PlainWrapper, WrapperFunction, WrapperResult, python_wrapper
 
-__all__ = ["AddressResolver", "Session", "SessionStatistics", "WrapperEntry", "open_session"]
+__all__ = ["NativeWrapperFactory", "Session", "SessionStatistics", "WrapperEntry", "open_session"]
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +77,11 @@ class WrapperEntry:
     blocking: bool = False
 
 
-AddressResolver = Callable[[int], "WrapperEntry | str"]
-"""Decides how to call an address with no registered wrapper: an entry, or an error message.
+NativeWrapperFactory = Callable[[int], WrapperFunction]
+"""Makes the wrapper that calls native code at an address (run on the blocking dispatcher).
 
-Called on the Session actor's task for each such call; must be fast and must not block.
+Called on the Session actor's task for each call of an address with no registered wrapper;
+must be fast and must not block.
 """
 
 
@@ -155,10 +158,32 @@ class AddResourceManager(Ask[None]):
 
 
 @attrs.frozen(kw_only=True)
-class SetAddressResolver(Ask[None]):
-    """Install the resolver for addresses with no registered wrapper (None removes it)."""
+class ConfigureNativeCalls(Ask[None]):
+    """Call addresses with no registered wrapper through ``factory`` (None: refuse them).
 
-    resolver: AddressResolver | None
+    With ``guarded``, only addresses inside executable ranges or resolved symbols announced by
+    `AllowNativeTargets` are called; others get an error result naming the address.
+    """
+
+    factory: NativeWrapperFactory | None
+    guarded: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class AllowNativeTargets:
+    """Update the guard's allow-list: ``ranges`` replaces the executable ranges of ``source``
+    (when given); ``addresses`` are added (resolved symbols)."""
+
+    source: str
+    ranges: tuple[tuple[int, int], ...] | None = None
+    addresses: tuple[int, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class CheckNativeTarget(Ask["str | None"]):
+    """Reply None if native code at ``address`` may be called, else the refusal message."""
+
+    address: int
 
 
 @attrs.frozen(kw_only=True)
@@ -189,7 +214,9 @@ SessionMessage = (
     | AttachController
     | ControllerDetached
     | AddResourceManager
-    | SetAddressResolver
+    | ConfigureNativeCalls
+    | AllowNativeTargets
+    | CheckNativeTarget
     | GetController
     | TakeDetachSnapshot
     | BeginShutdown
@@ -214,7 +241,10 @@ class _SessionActor(Actor[SessionMessage]):
         self._pending: dict[int, asyncio.Future[bytes]] = {}
         self._next_call_id = 1
         self._wrapper_calls = 0
-        self._resolver: AddressResolver | None = None
+        self._native_factory: NativeWrapperFactory | None = None
+        self._guarded = True
+        self._exec_ranges: dict[str, tuple[tuple[int, int], ...]] = {}
+        self._allowed_addresses: set[int] = set()
         self._controller: ActorRef[ControllerAccessMessage] | None = None
         self._ever_attached = False
         self._managers: list[ActorRef[ResourceManagerMessage]] = []
@@ -256,9 +286,17 @@ class _SessionActor(Actor[SessionMessage]):
                 if self._detached:
                     manager.tell(DetachResource())  # it missed the detach; orc-rt does the same
                 return None
-            case SetAddressResolver(resolver=resolver):
-                self._resolver = resolver
+            case ConfigureNativeCalls(factory=factory, guarded=guarded):
+                self._native_factory = factory
+                self._guarded = guarded
                 return None
+            case AllowNativeTargets(source=source, ranges=ranges, addresses=addresses):
+                if ranges is not None:
+                    self._exec_ranges[source] = ranges
+                self._allowed_addresses.update(addresses)
+                return None
+            case CheckNativeTarget(address=address):
+                return self._native_refusal(address)
             case GetController():
                 return self._controller
             case TakeDetachSnapshot():
@@ -298,16 +336,15 @@ class _SessionActor(Actor[SessionMessage]):
     def _wrapper_call(self, address: int, args: bytes, reply: asyncio.Future[bytes]) -> None:
         entry = self._wrappers.get(address)
         if entry is None:
-            resolved = (
-                self._resolver(address)
-                if self._resolver is not None
-                else f"no wrapper function at executor address {address:#x}"
-            )
-            if isinstance(resolved, str):
+            refusal = self._native_refusal(address)
+            if refusal is not None:
                 if not reply.done():
-                    reply.set_exception(RemoteCallError(resolved))
+                    reply.set_exception(RemoteCallError(refusal))
                 return
-            entry = resolved
+            assert self._native_factory is not None
+            entry = WrapperEntry(
+                fn=self._native_factory(address), name=f"native@{address:#x}", blocking=True
+            )
         call_id = self._next_call_id
         self._next_call_id += 1
         self._wrapper_calls += 1
@@ -325,6 +362,20 @@ class _SessionActor(Actor[SessionMessage]):
             self._pending.pop(call_id, None)
             if not reply.done():
                 reply.set_exception(SessionShutdownError(f"session is shut down; {entry.name}"))
+
+    def _native_refusal(self, address: int) -> str | None:
+        if self._native_factory is None:
+            return f"no wrapper function at executor address {address:#x}"
+        if not self._guarded or address in self._allowed_addresses:
+            return None
+        for ranges in self._exec_ranges.values():
+            for start, end in ranges:
+                if start <= address < end:
+                    return None
+        return (
+            f"refusing native call to {address:#x}: not inside executable memory this session "
+            "initialized, nor a resolved symbol (guarded mode)"
+        )
 
     def _wrapper_returned(self, call_id: int, result: WrapperResult) -> None:
         reply = self._pending.pop(call_id, None)
@@ -365,6 +416,7 @@ class Session:
 
     __slots__ = (
         "__weakref__",
+        "_async_channel",
         "_blocking",
         "_in_loop",
         "_lifecycle",
@@ -386,6 +438,8 @@ class Session:
         self._thread_id = threading.get_ident()
         self._scope = ExecutionScope(_name)
         self._shutdown_done: asyncio.Future[None] = self._loop.create_future()
+        # The native async-ABI return channel, made on first use (actors._native_wrappers).
+        self._async_channel: Any = None
         # Filled in by open_session once the actors exist.
         self._ref: ActorRef[SessionMessage]
         self._lifecycle: ActorRef[Any]
@@ -523,10 +577,32 @@ class Session:
     def _refuse_call(self, call_id: int, error: BaseException) -> None:
         self.wrapper_return(self, call_id, OutOfBandError(str(error) or type(error).__name__))
 
-    async def set_address_resolver(self, resolver: AddressResolver | None) -> None:
-        """Decide how calls to addresses with no registered wrapper are made (the executor's
-        native-call policy). Without one, such calls fail with an error naming the address."""
-        await self._ref.ask(SetAddressResolver(resolver=resolver))
+    async def configure_native_calls(
+        self, factory: NativeWrapperFactory | None, *, guarded: bool = True
+    ) -> None:
+        """Let calls to addresses with no registered wrapper run native code via ``factory``.
+
+        Guarded (the default): only code inside executable memory announced with
+        `allow_native_targets` (memory this Session initialized) or resolved symbols is called;
+        anything else gets an error result naming the address. ``guarded=False`` calls any
+        address, as LLVM's own executor does. Without a factory such calls always fail.
+        """
+        await self._ref.ask(ConfigureNativeCalls(factory=factory, guarded=guarded))
+
+    def allow_native_targets(
+        self,
+        source: str,
+        *,
+        ranges: tuple[tuple[int, int], ...] | None = None,
+        addresses: tuple[int, ...] = (),
+    ) -> None:
+        """Update the native-call guard (any thread): ``ranges`` replaces the executable
+        ranges announced under ``source``; ``addresses`` (resolved symbols) are added."""
+        self._ref.tell(AllowNativeTargets(source=source, ranges=ranges, addresses=addresses))
+
+    async def check_native_target(self, address: int) -> str | None:
+        """None if the guard lets native code at ``address`` be called, else why not."""
+        return await self._ref.ask(CheckNativeTarget(address=address))
 
     # -- the controller -------------------------------------------------------------------------
 
@@ -580,7 +656,7 @@ class Session:
 
         def start() -> None:
             reply: asyncio.Future[bytes] = self._loop.create_future()
-            reply.add_done_callback(functools.partial(_copy_outcome, done))
+            reply.add_done_callback(lambda finished: copy_outcome(finished, done))
             self._submit_controller_call(tag, args, reply)
 
         try:
@@ -659,15 +735,6 @@ class Session:
     async def statistics(self) -> SessionStatistics:
         """A snapshot of the Session's counters."""
         return await self._ref.ask(GetStatistics())
-
-
-def _copy_outcome(target: concurrent.futures.Future[bytes], source: asyncio.Future[bytes]) -> None:
-    if source.cancelled():
-        target.cancel()
-    elif (exc := source.exception()) is not None:
-        target.set_exception(exc)
-    else:
-        target.set_result(source.result())
 
 
 def _log_error(name: str) -> ErrorReporter:

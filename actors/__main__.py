@@ -1,0 +1,5 @@
+"""``python -m actors``: the same executor as the ``orcrt-executor`` command."""
+
+from ._cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,250 @@
+"""``orcrt-executor``: a drop-in replacement for LLVM's ``llvm-jitlink-executor``.
+
+    llvm-jitlink -oop-executor=$(which orcrt-executor) prog.o       # pipes: filedescs=R,W
+    orcrt-executor --llvm-version 22 listen=127.0.0.1:20000         # TCP, one connection
+    llvm-jitlink -oop-executor-connect=127.0.0.1:20000 prog.o
+
+The executor speaks first (it sends Setup, whose layout differs between LLVM 14 and 22), so it
+must know the controller's LLVM major before a byte arrives. In order: ``--llvm-version``, the
+``ORCRT_LLVM_VERSION`` environment variable, then the parent process when started by a
+controller over pipes (the libLLVM it has mapped, or the ``llvm-NN`` directory of its binary).
+
+This module is the start-up path: it imports only the standard library until the arguments
+are understood, so ``--help`` and errors are quick and a session starts lean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+from collections.abc import Sequence
+
+__all__ = ["detect_controller_llvm_major", "main"]
+
+ENV_VERSION = "ORCRT_LLVM_VERSION"
+_PROG = "orcrt-executor"
+_LIBLLVM = re.compile(rb"libLLVM[-.](\d+)")
+_LLVM_DIR = re.compile(r"llvm-(\d+)")
+
+
+def detect_controller_llvm_major(pid: int) -> int | None:
+    """The LLVM major of process ``pid`` (our controller), or None if it cannot be told.
+
+    Reads ``/proc/PID/maps`` for a mapped libLLVM (every dynamically linked LLVM tool, and any
+    program using SimpleRemoteEPC through libLLVM), then the path of ``/proc/PID/exe``
+    (Debian installs each LLVM under ``/usr/lib/llvm-NN``).
+    """
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as maps:
+            match = _LIBLLVM.search(maps.read())
+        if match:
+            return int(match.group(1))
+    except OSError:
+        pass
+    try:
+        match_dir = _LLVM_DIR.search(os.readlink(f"/proc/{pid}/exe"))
+    except OSError:
+        return None
+    return int(match_dir.group(1)) if match_dir else None
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _parse_endpoint(arguments: Sequence[str]) -> tuple[str, tuple[int, int] | tuple[str, int]]:
+    endpoint: tuple[str, tuple[int, int] | tuple[str, int]] | None = None
+    for argument in arguments:
+        key, _, value = argument.partition("=")
+        if key == "filedescs":
+            read, _, write = value.partition(",")
+            if not (read.isdigit() and write.isdigit()):
+                raise _UsageError(f"filedescs takes two descriptors, R,W: {argument!r}")
+            found: tuple[str, tuple[int, int] | tuple[str, int]] = (
+                "pipes",
+                (int(read), int(write)),
+            )
+        elif key == "listen":
+            host, _, port = value.rpartition(":")
+            if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+                raise _UsageError(f"listen takes HOST:PORT: {argument!r}")
+            found = ("listen", (host.strip("[]"), int(port)))
+        elif argument == "test-jitloadergdb":
+            continue  # LLVM 22's executor flag for its own GDB tests; nothing to do here
+        else:
+            raise _UsageError(
+                f"unknown argument {argument!r} (expected filedescs=R,W or listen=HOST:PORT)"
+            )
+        if endpoint is not None:
+            raise _UsageError("give one of filedescs=R,W or listen=HOST:PORT")
+        endpoint = found
+    if endpoint is None:
+        raise _UsageError("missing filedescs=R,W or listen=HOST:PORT")
+    return endpoint
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=_PROG,
+        description=(
+            "orcrt's ORC JIT executor: serves an LLVM controller (llvm-jitlink or any "
+            "SimpleRemoteEPC program) over pipes or TCP, with the arguments of "
+            "llvm-jitlink-executor."
+        ),
+        epilog=(
+            "examples:\n"
+            "  llvm-jitlink -oop-executor=$(which orcrt-executor) prog.o\n"
+            "  orcrt-executor --llvm-version 22 listen=127.0.0.1:20000\n\n"
+            f"The LLVM version comes from --llvm-version, else ${ENV_VERSION}, else the\n"
+            "controller that started us over pipes."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "endpoint",
+        nargs="+",
+        metavar="filedescs=R,W | listen=HOST:PORT",
+        help="where the controller is: two pipe descriptors, or an address to listen on",
+    )
+    parser.add_argument(
+        "--llvm-version",
+        type=int,
+        metavar="N",
+        help=f"the controller's LLVM major, 14 or 22 (default: ${ENV_VERSION}, else detected)",
+    )
+    parser.add_argument(
+        "--unguarded",
+        action="store_true",
+        help="call any address the controller names, as llvm-jitlink-executor does "
+        "(default: only code this session loaded, and symbols it resolved)",
+    )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        default=1,
+        metavar="N",
+        help="listen mode: serve N connections, each in its own session (default 1)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help="how much to log on stderr (default: warning)",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_package_version()}")
+    return parser
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("orcrt")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _resolve_llvm_major(flag: int | None, mode: str) -> int:
+    if flag is not None:
+        return flag
+    env = os.environ.get(ENV_VERSION)
+    if env:
+        if not env.strip().isdigit():
+            raise _UsageError(f"{ENV_VERSION} must be an LLVM major such as 14 or 22, not {env!r}")
+        return int(env)
+    if mode == "pipes":
+        detected = detect_controller_llvm_major(os.getppid())
+        if detected is not None:
+            return detected
+    raise _UsageError(
+        "cannot tell which LLVM version the controller speaks: pass --llvm-version 14|22 "
+        f"or set {ENV_VERSION}"
+    )
+
+
+def _one_line_reporter(level: int) -> object:
+    log = logging.getLogger("orcrt")
+
+    def report(error: BaseException) -> None:
+        print(f"{_PROG}: error: {error}", file=sys.stderr, flush=True)
+        if level <= logging.DEBUG:
+            log.debug("details", exc_info=error)
+
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the executor with command-line ``argv``; return the process exit status.
+
+    0: the controller ended the session cleanly. 1: the session failed (reported on stderr in
+    one line). 2: bad arguments.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    level = getattr(logging, args.log_level.upper())
+    logging.basicConfig(level=level, format=f"{_PROG}: %(levelname)s: %(message)s")
+    try:
+        mode, where = _parse_endpoint(args.endpoint)
+        major = _resolve_llvm_major(args.llvm_version, mode)
+        from ._bootstrap import SUPPORTED_LLVM_VERSIONS
+
+        if major not in SUPPORTED_LLVM_VERSIONS:
+            raise _UsageError(f"LLVM {major} is not supported (orcrt serves LLVM 14 and 22)")
+        if args.max_sessions < 1:
+            raise _UsageError("--max-sessions must be at least 1")
+    except _UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"{_PROG}: error: {exc}", file=sys.stderr)
+        return 2
+
+    from . import _executor
+
+    options = _executor.ExecutorOptions(llvm_major=major, guarded=not args.unguarded)
+    reporter = _one_line_reporter(level)
+
+    async def run() -> int:
+        if mode == "pipes":
+            read_fd, write_fd = where
+            assert isinstance(read_fd, int) and isinstance(write_fd, int)
+            return await _executor.serve_pipes(read_fd, write_fd, options, error_reporter=reporter)  # type: ignore[arg-type]  # a plain callable
+
+        host, port = where
+        assert isinstance(host, str) and isinstance(port, int)
+
+        def listening(bound_host: str, bound_port: int) -> None:
+            logging.getLogger("orcrt").info("listening on %s:%d", bound_host, bound_port)
+            if port == 0:  # the caller needs to learn the port we picked
+                print(
+                    f"{_PROG}: listening on {bound_host}:{bound_port}", file=sys.stderr, flush=True
+                )
+
+        return await _executor.serve_listener(
+            host,
+            port,
+            options,
+            max_sessions=args.max_sessions,
+            error_reporter=reporter,  # type: ignore[arg-type]  # a plain callable
+            on_listening=listening,
+        )
+
+    try:
+        return _run_loop(run)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        print(f"{_PROG}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _run_loop(run: object) -> int:
+    assert callable(run)
+    try:
+        import uvloop
+    except ImportError:
+        import asyncio
+
+        return int(asyncio.run(run()))
+    return int(uvloop.run(run()))

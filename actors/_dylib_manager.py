@@ -1,0 +1,101 @@
+"""DylibResolver: dynamic libraries and symbol lookup as a resource-manager actor.
+
+| message        | from (wrapper)            | reply                                          |
+|----------------|---------------------------|------------------------------------------------|
+| `OpenLibrary`  | open (14, 22)             | a handle ("" = the executor process itself)    |
+| `LookupSymbols`| lookup (14), resolve (22) | one address per name, ``None`` when not found  |
+
+The executor is a Python process, so the C++ runtime (libstdc++, libgcc_s) is loaded into the
+global scope when the actor starts, as LLVM's own C++ executor has it (simple-remote-epc.md
+§7.1). Names the executor implements itself (LLVM 14 looks up its eh-frame and debugger
+wrappers by name) are answered from ``own_symbols`` before the process is searched. Every
+address found is announced to the Session's native-call guard before the reply goes out.
+Opening a library runs its constructors, so that happens on a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, assert_never
+
+import attrs
+
+import native
+
+from ._actor import Ask
+from ._resources import ResourceManager
+
+if TYPE_CHECKING:
+    from ._session import Session
+
+__all__ = ["DylibRequest", "DylibResolver", "LookupSymbols", "OpenLibrary"]
+
+
+@attrs.frozen(kw_only=True)
+class OpenLibrary(Ask[int]):
+    """Open ``path`` ("" = this process) with ``mode`` (must be 0); reply with a handle."""
+
+    path: str
+    mode: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class LookupSymbols(Ask["tuple[int | None, ...]"]):
+    """Look ``names`` up in the library ``handle``; one address (or None) per name, in order."""
+
+    handle: int
+    names: tuple[str, ...]
+
+
+DylibRequest = OpenLibrary | LookupSymbols
+
+
+class DylibResolver(ResourceManager[DylibRequest]):
+    """The executor's dylib manager (see the module table)."""
+
+    def __init__(self, session: Session, *, own_symbols: dict[str, int] | None = None) -> None:
+        self._session = session
+        self._own_symbols = dict(own_symbols or {})
+        self._dylibs = native.DylibManager()
+
+    def __repr__(self) -> str:
+        return f"<DylibResolver own_symbols={len(self._own_symbols)}>"
+
+    def add_own_symbol(self, name: str, address: int) -> None:
+        """Answer lookups of ``name`` with ``address`` (before the actor is spawned)."""
+        self._own_symbols[name] = address
+
+    async def on_start(self) -> None:
+        """Make the C++ runtime visible to JIT'd code (off the loop: it loads libraries)."""
+        await asyncio.to_thread(self._dylibs.load_cxx_runtime)
+
+    async def handle_request(self, message: DylibRequest) -> object:
+        """Serve one request (see the module table)."""
+        match message:
+            case OpenLibrary(path=path, mode=mode):
+                if path == "" or mode != 0:
+                    return self._dylibs.open(path, mode)  # fast, or an immediate error
+                return await asyncio.to_thread(self._dylibs.open, path, mode)
+            case LookupSymbols(handle=handle, names=names):
+                found = tuple(self._lookup(handle, name) for name in names)
+                addresses = tuple(address for address in found if address)
+                if addresses:
+                    self._session.allow_native_targets("dylib", addresses=addresses)
+                return found
+            case _:
+                assert_never(message)
+
+    def _lookup(self, handle: int, name: str) -> int | None:
+        if not name:
+            return None
+        own = self._own_symbols.get(name)
+        if own is not None:
+            return own
+        return self._dylibs.lookup(handle, name)
+
+    async def detach(self) -> None:
+        """Nothing to drop: JIT'd code may still use the libraries."""
+
+    async def shutdown(self) -> None:
+        """Close the libraries this manager opened (the process itself stays)."""
+        self._dylibs.close()

@@ -1,0 +1,314 @@
+"""MemoryManager: the executor's JIT memory as a resource-manager actor.
+
+| message              | from (wrapper)                          | reply                           |
+|----------------------|-----------------------------------------|---------------------------------|
+| `Reserve`            | reserve (14, 22)                        | base address                    |
+| `Finalize`           | finalize (14)                           | None                            |
+| `Deallocate`         | deallocate (14)                         | None                            |
+| `Initialize`         | initialize (22)                         | region start (the init key)     |
+| `Deinitialize`       | deinitialize (22)                       | None                            |
+| `Release`            | release (22)                            | None                            |
+| `RegisterEhFrame`    | 14's register/deregister_ehframe_section, 22's eh-frame alloc actions | None |
+| `RegisterDebugObject`| 14's registerJITLoaderGDBWrapper, 22's GDB alloc action | None            |
+
+The bookkeeping (slabs, regions, alloc actions in order and dealloc actions in reverse) is
+`native.MemoryMap`; this actor owns one, and is the only thing that touches it. Alloc actions
+whose target is one of the executor's own action tokens (22's eh-frame and GDB actions) run in
+Python; any other target is JIT'd code, called natively on a worker thread, and in guarded mode
+only if it lies inside executable memory of this map. Requests with native actions wait for
+them here, so a native action that calls back into the controller, which in turn calls this
+memory manager, would deadlock; LLVM's controllers never do that (their platform actions only
+register with the JIT'd runtime), and requests without native actions never leave the loop.
+
+After every change the actor announces this map's executable ranges to the Session's
+native-call guard, before it replies, so a controller never sees a reply before the guard
+knows the code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar, assert_never
+
+import attrs
+
+import native
+import protocol
+from protocol import AllocActionCallPair, FinalizeRequest
+
+from ._actor import Ask
+from ._resources import ResourceManager
+
+if TYPE_CHECKING:
+    from ._session import Session
+
+__all__ = [
+    "ActionHandler",
+    "Deallocate",
+    "Deinitialize",
+    "Finalize",
+    "Initialize",
+    "MemoryManager",
+    "MemoryRequest",
+    "RegisterDebugObject",
+    "RegisterEhFrame",
+    "Release",
+    "Reserve",
+]
+
+_T = TypeVar("_T")
+
+ActionHandler = Callable[[bytes], "str | None"]
+"""A Python-implemented alloc action: argument bytes in, None (success) or an error message."""
+
+
+@attrs.frozen(kw_only=True)
+class Reserve(Ask[int]):
+    """Reserve ``size`` bytes of address space (read-write); reply with the base."""
+
+    size: int
+
+
+@attrs.frozen(kw_only=True)
+class Finalize(Ask[None]):
+    """LLVM 14: copy and protect segments, run finalize actions (allocation keyed by base)."""
+
+    request: FinalizeRequest
+
+
+@attrs.frozen(kw_only=True)
+class Deallocate(Ask[None]):
+    """LLVM 14: run dealloc actions and unmap each allocation in ``bases``."""
+
+    bases: tuple[int, ...]
+
+
+@attrs.frozen(kw_only=True)
+class Initialize(Ask[int]):
+    """LLVM 22: like `Finalize`, recording a region; reply with its start (the init key)."""
+
+    request: FinalizeRequest
+
+
+@attrs.frozen(kw_only=True)
+class Deinitialize(Ask[None]):
+    """LLVM 22: run the dealloc actions of the regions ``keys`` (in reverse order)."""
+
+    keys: tuple[int, ...]
+
+
+@attrs.frozen(kw_only=True)
+class Release(Ask[None]):
+    """LLVM 22: release each slab in ``bases`` with whatever regions it still holds."""
+
+    bases: tuple[int, ...]
+
+
+@attrs.frozen(kw_only=True)
+class RegisterEhFrame(Ask[None]):
+    """Register (or deregister) the ``.eh_frame`` section [start, end) with the unwinder."""
+
+    start: int
+    end: int
+    register: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class RegisterDebugObject(Ask[None]):
+    """Tell an attached debugger about the debug object at [start, end) (GDB JIT interface)."""
+
+    start: int
+    end: int
+
+
+MemoryRequest = (
+    Reserve
+    | Finalize
+    | Deallocate
+    | Initialize
+    | Deinitialize
+    | Release
+    | RegisterEhFrame
+    | RegisterDebugObject
+)
+
+
+class MemoryManager(ResourceManager[MemoryRequest]):
+    """The executor's memory manager (see the module table).
+
+    ``action_tokens`` maps the addresses of the executor's own alloc-action functions to the
+    Python code that implements them. ``guarded`` refuses native actions outside executable
+    memory of this map. Register with ``await session.add_resource_manager(manager)``.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        guarded: bool = True,
+        action_tokens: dict[int, ActionHandler] | None = None,
+    ) -> None:
+        self._session = session
+        self._guarded = guarded
+        self._action_tokens = dict(action_tokens or {})
+        self._map = native.MemoryMap(self._run_action)
+        self._eh_frames = native.EhFrameRegistrar()
+        self._debug_objects = native.DebugObjectRegistrar()
+        self._shutting_down = False
+
+    def __repr__(self) -> str:
+        stats = self._map.statistics()
+        return f"<MemoryManager slabs={stats.slabs} regions={stats.regions}>"
+
+    def add_action_token(self, address: int, handler: ActionHandler) -> None:
+        """Implement the alloc action at ``address`` in Python (before the actor is spawned)."""
+        self._action_tokens[address] = handler
+
+    async def handle_request(self, message: MemoryRequest) -> object:
+        """Serve one memory request (see the module table)."""
+        memory = self._map
+        match message:
+            case Reserve(size=size):
+                return memory.reserve(size)
+            case Finalize(request=request):
+                await self._run(memory.finalize, request.segments, request.actions)
+                self._announce()
+                return None
+            case Deallocate(bases=bases):
+                await self._run(memory.deallocate, bases, actions=self._has_dealloc_natives())
+                self._announce()
+                return None
+            case Initialize(request=request):
+                key = await self._run(memory.initialize, request.segments, request.actions)
+                self._announce()
+                return key
+            case Deinitialize(keys=keys):
+                await self._run(memory.deinitialize, keys, actions=self._has_dealloc_natives())
+                self._announce()
+                return None
+            case Release(bases=bases):
+                await self._run(memory.release, bases, actions=self._has_dealloc_natives())
+                self._announce()
+                return None
+            case RegisterEhFrame(start=start, end=end, register=register):
+                if register:
+                    self._eh_frames.register_eh_frame(start, end - start)
+                else:
+                    self._eh_frames.deregister_eh_frame(start)
+                return None
+            case RegisterDebugObject(start=start, end=end):
+                self._debug_objects.register(start, end - start)
+                return None
+            case _:
+                assert_never(message)
+
+    async def _run(
+        self,
+        operation: Callable[..., _T],
+        *args: object,
+        actions: bool | None = None,
+    ) -> _T:
+        # Native actions may block (they run JIT'd code): a worker thread runs them. Requests
+        # without any stay on the loop: copying and mprotect are quick.
+        if actions is None:
+            actions = any(self._is_native(pair) for pair in _actions_of(args))
+        if actions:
+            return await asyncio.to_thread(operation, *args)
+        return operation(*args)
+
+    def _is_native(self, pair: AllocActionCallPair) -> bool:
+        return any(
+            call.fn != 0 and call.fn not in self._action_tokens
+            for call in (pair.finalize, pair.dealloc)
+        )
+
+    def _has_dealloc_natives(self) -> bool:
+        # Dealloc actions recorded earlier may be native; the map does not say which, so a
+        # map holding any dealloc action runs releases off the loop.
+        return self._map.statistics().dealloc_actions > 0
+
+    def _run_action(self, fn: int, args: bytes) -> str | None:
+        """Run one alloc action (called by the memory map, on whichever thread runs it)."""
+        handler = self._action_tokens.get(fn)
+        if handler is not None:
+            return handler(args)
+        if self._guarded and not self._map.contains_executable(fn):
+            return (
+                f"refusing alloc action at {fn:#x}: not inside executable memory this session "
+                "initialized (guarded mode)"
+            )
+        try:
+            result = native.call_wrapper(fn, args)
+        except native.NativeCallError as exc:
+            return exc.message
+        if not result:
+            return None  # an empty result is success (orc-rt AllocActionFn convention)
+        try:
+            outcome = protocol.Error.decode(result)
+        except protocol.DecodeError as exc:
+            return f"alloc action at {fn:#x} returned an undecodable result: {exc}"
+        return None if outcome is None else outcome.message
+
+    def register_eh_frame_action(self, args: bytes) -> str | None:
+        """22's ``llvm_orc_registerEHFrameAllocAction``: ``SPSError(AddrRange)`` arguments."""
+        try:
+            (section,) = protocol.REGISTER_EHFRAME_ALLOC_ACTION.decode_args(args)
+            self._eh_frames.register_eh_frame(section.start, section.size)
+        except (protocol.DecodeError, native.NativeError) as exc:
+            return str(exc)
+        return None
+
+    def deregister_eh_frame_action(self, args: bytes) -> str | None:
+        """22's ``llvm_orc_deregisterEHFrameAllocAction``: ``SPSError(AddrRange)`` arguments."""
+        try:
+            (section,) = protocol.DEREGISTER_EHFRAME_ALLOC_ACTION.decode_args(args)
+            if self._shutting_down and section.start not in self._eh_frames.registered():
+                return None  # shutdown already took the unwinder entry out, before unmapping
+            self._eh_frames.deregister_eh_frame(section.start)
+        except (protocol.DecodeError, native.NativeError) as exc:
+            return str(exc)
+        return None
+
+    def register_debug_object_action(self, args: bytes) -> str | None:
+        """22's ``llvm_orc_registerJITLoaderGDBAllocAction``: ``SPSError(AddrRange, bool)``."""
+        try:
+            section, _auto_register = protocol.REGISTER_JITLOADER_GDB_ALLOC_ACTION.decode_args(args)
+            self._debug_objects.register(section.start, section.size)
+        except (protocol.DecodeError, native.NativeError) as exc:
+            return str(exc)
+        return None
+
+    def _announce(self) -> None:
+        self._session.allow_native_targets("memory", ranges=self._map.executable_ranges())
+
+    async def detach(self) -> None:
+        """Keep everything: JIT'd code may still run (orc-rt: detach is a no-op here)."""
+        self._map.detach()
+
+    async def shutdown(self) -> None:
+        """Drop the unwinder and debugger registrations, then release all memory (running
+        pending dealloc actions in reverse)."""
+        # The unwinder and the debugger must forget the code before its memory goes away
+        # (libgcc keeps pointers into registered sections).
+        self._shutting_down = True
+        errors: list[str] = []
+        for cleanup in (self._eh_frames.close, self._debug_objects.close):
+            try:
+                cleanup()
+            except native.NativeError as exc:
+                errors.append(str(exc))
+        try:
+            await self._run(self._map.shutdown, actions=self._has_dealloc_natives())
+        except native.NativeError as exc:
+            errors.append(str(exc))
+        self._announce()
+        if errors:
+            raise native.NativeError("memory manager shutdown: " + "; ".join(errors))
+
+
+def _actions_of(args: Sequence[object]) -> Sequence[AllocActionCallPair]:
+    for arg in args:
+        if isinstance(arg, tuple) and arg and isinstance(arg[0], AllocActionCallPair):
+            return arg
+    return ()
