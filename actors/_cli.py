@@ -208,11 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     async def run() -> int:
         if mode == "pipes":
             read_fd, write_fd = where
-            assert isinstance(read_fd, int) and isinstance(write_fd, int)
+            assert isinstance(read_fd, int)
+            assert isinstance(write_fd, int)
             return await _executor.serve_pipes(read_fd, write_fd, options, error_reporter=reporter)  # type: ignore[arg-type]  # a plain callable
 
         host, port = where
-        assert isinstance(host, str) and isinstance(port, int)
+        assert isinstance(host, str)
+        assert isinstance(port, int)
 
         def listening(bound_host: str, bound_port: int) -> None:
             logging.getLogger("orcrt").info("listening on %s:%d", bound_host, bound_port)

@@ -74,18 +74,17 @@ async def register_native_wrapper(
 
 
 def _channel_for(session: Session) -> native.AsyncReturnChannel:
-    channel = session._async_channel
-    if channel is None:
+    existing: native.AsyncReturnChannel | None = session._async_channel
+    if existing is not None:
+        return existing
 
-        def on_return(call_id: int, result: bytes | native.NativeCallError) -> None:
-            value = (
-                OutOfBandError(result.message)
-                if isinstance(result, native.NativeCallError)
-                else result
-            )
-            session.wrapper_return(session, call_id, value)
+    def on_return(call_id: int, result: bytes | native.NativeCallError) -> None:
+        value = (
+            OutOfBandError(result.message) if isinstance(result, native.NativeCallError) else result
+        )
+        session.wrapper_return(session, call_id, value)
 
-        channel = native.AsyncReturnChannel(on_return)
-        session._async_channel = channel
-        session.add_on_shutdown(channel.close)
+    channel = native.AsyncReturnChannel(on_return)
+    session._async_channel = channel
+    session.add_on_shutdown(channel.close)
     return channel
