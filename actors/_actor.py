@@ -23,25 +23,71 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 import threading
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from ._errors import ActorClosedError, ActorCrashedError, ActorError
 
-__all__ = ["Actor", "ActorRef", "Ask", "ErrorReporter", "Spawner"]
+__all__ = ["Actor", "ActorRef", "Ask", "CallbackReply", "ErrorReporter", "Reply", "Spawner"]
 
 R = TypeVar("R")
 M = TypeVar("M")
 # A reference that accepts a wider message union can stand in for a narrower one.
 M_contra = TypeVar("M_contra", contravariant=True)
+R_contra = TypeVar("R_contra", contravariant=True)
 
 ErrorReporter = Callable[[BaseException], None]
 """Receives every error that has no caller. Called on the event-loop thread, never concurrently."""
 
-_Envelope = tuple[Any, "asyncio.Future[Any] | None"]
+
+class Reply(Protocol[R_contra]):
+    """Where a reply goes: an ``asyncio.Future`` or a `CallbackReply` (the three methods)."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: R_contra, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+
+class CallbackReply(Generic[R]):
+    """A reply that calls ``callback(result, None)`` or ``callback(None, error)`` once.
+
+    Cheaper than a future when the reply only needs to be forwarded (usually as a ``tell``):
+    no task wakes up and no extra loop iteration passes. The callback runs on the replying
+    actor's task and must be quick, must not block, and should not raise (an exception is
+    reported to the Session's error reporter).
+    """
+
+    __slots__ = ("_callback", "_done")
+
+    def __init__(self, callback: Callable[[R | None, BaseException | None], None]) -> None:
+        self._callback = callback
+        self._done = False
+
+    def done(self) -> bool:
+        """True once the callback has run."""
+        return self._done
+
+    def set_result(self, result: R, /) -> None:
+        """Deliver ``result`` (the first delivery wins)."""
+        if not self._done:
+            self._done = True
+            self._callback(result, None)
+
+    def set_exception(self, exception: BaseException, /) -> None:
+        """Deliver ``exception`` (the first delivery wins)."""
+        if not self._done:
+            self._done = True
+            self._callback(None, exception)
+
+
+_Envelope = tuple[Any, "Reply[Any] | None"]
+_get_ident = threading.get_ident
 
 
 class Ask(Generic[R]):
@@ -74,15 +120,25 @@ class Actor(ABC, Generic[M]):
     async def on_start(self) -> None:
         """Run once on the actor's task before the first message. An exception kills the actor."""
 
+    def on_idle(self) -> None:
+        """Called on the actor's task each time its mailbox runs empty (before it waits).
+
+        For work best done once per burst of messages, such as flushing batched writes. Must
+        not block; an exception is reported and the actor goes on.
+        """
+
     async def on_stop(self) -> None:
         """Run once on the actor's task after the mailbox closed (also after a crash)."""
 
     @abstractmethod
-    async def handle(self, message: M) -> object:
+    def handle(self, message: M) -> object:
         """Handle one message; the return value is the reply to an ``ask``.
 
         Called by the mailbox loop only, once per message, in arrival order, never concurrently.
         An exception goes to the asker, or to the Session's error reporter after a ``tell``.
+        Usually ``async def``; an actor that never awaits may define a plain ``def handle``,
+        which the mailbox loop calls without creating a coroutine per message (for actors on
+        the hot path, such as the Session actor).
         """
 
 
@@ -142,8 +198,11 @@ class ActorRef(Generic[M_contra]):
         """
         if self._closed:
             raise ActorClosedError(f"{self._name} is closed; message {message!r} not delivered")
-        if threading.get_ident() == self._thread_id:
-            self._deliver(message, None)
+        if _get_ident() == self._thread_id:
+            # The common case, inlined: tell is the hottest call in the runtime.
+            self._queue.append((message, None))
+            if self._waiter is not None:
+                self._wake()
         else:
             self._deliver_threadsafe(message, None)
 
@@ -167,6 +226,25 @@ class ActorRef(Generic[M_contra]):
             return await reply
         async with asyncio.timeout(timeout):
             return await reply
+
+    def ask_callback(
+        self, message: Ask[R], callback: Callable[[R | None, BaseException | None], None]
+    ) -> None:
+        """Queue ``message``; its reply goes to ``callback(result, error)`` (see `CallbackReply`).
+
+        Any thread. If the actor is closed, or closes before taking the message, the callback
+        gets `ActorClosedError`.
+        """
+        reply: CallbackReply[R] = CallbackReply(callback)
+        if self._closed:
+            reply.set_exception(
+                ActorClosedError(f"{self._name} is closed; message {message!r} not delivered")
+            )
+            return
+        if threading.get_ident() == self._thread_id:
+            self._deliver(message, reply)
+        else:
+            self._deliver_threadsafe(message, reply)
 
     def ask_threadsafe(self, message: Ask[R]) -> concurrent.futures.Future[R]:
         """Like `ask`, from a thread that is not the loop's: returns a concurrent future.
@@ -217,18 +295,18 @@ class ActorRef(Generic[M_contra]):
 
     # -- internals -------------------------------------------------------------------------
 
-    def _deliver(self, message: object, reply: asyncio.Future[Any] | None) -> None:
+    def _deliver(self, message: object, reply: Reply[Any] | None) -> None:
         if self._closed:
             error = ActorClosedError(f"{self._name} closed before taking {message!r}")
             if reply is None:
                 self._report(error)
             elif not reply.done():
-                reply.set_exception(error)
+                self._settle_error(reply, error)
             return
         self._queue.append((message, reply))
         self._wake()
 
-    def _deliver_threadsafe(self, message: object, reply: asyncio.Future[Any] | None) -> None:
+    def _deliver_threadsafe(self, message: object, reply: Reply[Any] | None) -> None:
         try:
             self._loop.call_soon_threadsafe(self._deliver, message, reply)
         except RuntimeError as exc:  # the loop is closed: the actor cannot exist any more
@@ -236,8 +314,10 @@ class ActorRef(Generic[M_contra]):
 
     def _wake(self) -> None:
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        if waiter is not None:
+            self._waiter = None  # one wake per idle period; later tells find the actor busy
+            if not waiter.done():  # it is cancelled when the actor's task is being cancelled
+                waiter.set_result(None)
 
     def _fail_queued(self, error: ActorError) -> None:
         queue = self._queue
@@ -246,12 +326,20 @@ class ActorRef(Generic[M_contra]):
             if reply is None:
                 self._report(ActorClosedError(f"{self._name} closed; dropped {message!r}"))
             elif not reply.done():
-                reply.set_exception(error)
+                self._settle_error(reply, error)
+
+    def _settle_error(self, reply: Reply[Any], error: BaseException) -> None:
+        try:
+            reply.set_exception(error)
+        except Exception as callback_error:  # a CallbackReply's callback failed
+            self._report(callback_error)
 
     async def _run(self) -> None:
         actor = self._actor
         queue = self._queue
         loop = self._loop
+        handle = actor.handle
+        is_async = inspect.iscoroutinefunction(handle)
         crash: BaseException | None = None
         try:
             await actor.on_start()
@@ -259,6 +347,12 @@ class ActorRef(Generic[M_contra]):
                 if not queue:
                     if self._closed:
                         break
+                    try:
+                        actor.on_idle()
+                    except Exception as exc:
+                        self._report(exc)
+                    if queue:
+                        continue
                     waiter = loop.create_future()
                     self._waiter = waiter
                     try:
@@ -268,7 +362,9 @@ class ActorRef(Generic[M_contra]):
                     continue
                 message, reply = queue.popleft()
                 try:
-                    result = await actor.handle(message)
+                    result = handle(message)
+                    if is_async:
+                        result = await cast("Awaitable[object]", result)
                 except asyncio.CancelledError:
                     task = asyncio.current_task()
                     if task is not None and task.cancelling():
@@ -279,7 +375,10 @@ class ActorRef(Generic[M_contra]):
                     self._fail_one(message, reply, exc)
                 else:
                     if reply is not None and not reply.done():
-                        reply.set_result(result)
+                        try:
+                            reply.set_result(result)
+                        except Exception as exc:  # a CallbackReply's callback failed
+                            self._report(exc)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -305,11 +404,9 @@ class ActorRef(Generic[M_contra]):
                 if not self._done.done():
                     self._done.set_result(None)
 
-    def _fail_one(
-        self, message: object, reply: asyncio.Future[Any] | None, exc: BaseException
-    ) -> None:
+    def _fail_one(self, message: object, reply: Reply[Any] | None, exc: BaseException) -> None:
         if reply is not None and not reply.done():
-            reply.set_exception(exc)
+            self._settle_error(reply, exc)
         else:
             # Nobody waits for this reply (a tell, or an asker that gave up): report it.
             self._report(exc)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -32,6 +32,7 @@ import native
 import protocol
 from protocol import ExecutorSymbolDef, Failure, WrapperSignature
 
+from ._actor import ActorRef, Ask
 from ._dylib_manager import DylibResolver, LookupSymbols, OpenLibrary
 from ._errors import ActorError
 from ._memory_manager import (
@@ -46,6 +47,13 @@ from ._memory_manager import (
     Reserve,
 )
 from ._session import CheckNativeTarget
+from ._wrappers import (
+    OutOfBandError,
+    ReturnFn,
+    WrapperFunction,
+    WrapperResult,
+    describe_exception,
+)
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -98,17 +106,43 @@ _Handled = (
 )
 
 
-def _sps_async(
-    signature: WrapperSignature[Any], handler: Callable[..., Awaitable[Any]]
-) -> Callable[[bytes], Awaitable[bytes]]:
-    """An async bytes -> bytes wrapper: decode, await ``handler(*args)``, encode."""
+def _error_result(signature: WrapperSignature[Any], error: BaseException) -> WrapperResult:
+    """``error`` as the signature's error value if it has one, else as an out-of-band error."""
+    try:
+        return signature.encode_result(Failure(str(error) or type(error).__name__))
+    except (protocol.EncodeError, TypeError, ValueError):
+        return OutOfBandError(describe_exception(error))
 
-    async def run(data: bytes) -> bytes:
+
+def _sps_ask(
+    signature: WrapperSignature[Any],
+    prepare: Callable[..., tuple[ActorRef[Any], Ask[Any]]],
+    finish: Callable[[Any], Any] = lambda value: value,
+) -> WrapperFunction:
+    """A raw wrapper that decodes its arguments, asks an actor, and encodes the reply.
+
+    ``prepare(*args)`` names the actor and the request (or raises for bad arguments);
+    ``finish(reply)`` turns the reply into the result value. The reply comes back through a
+    `CallbackReply`, so no task is created per call and the wrapper returns at once.
+    """
+
+    def run(session: Session, call_id: int, return_fn: ReturnFn, data: bytes) -> None:
         try:
-            result = await handler(*signature.decode_args(data))
+            ref, message = prepare(*signature.decode_args(data))
         except _Handled as exc:
-            return _failure_or_raise(signature, exc)
-        return signature.encode_result(result)
+            return_fn(session, call_id, _error_result(signature, exc))
+            return
+
+        def done(reply: Any, error: BaseException | None) -> None:
+            if error is None:
+                try:
+                    return_fn(session, call_id, signature.encode_result(finish(reply)))
+                    return
+                except _Handled as exc:
+                    error = exc
+            return_fn(session, call_id, _error_result(signature, error))
+
+        ref.ask_callback(message, done)
 
     run.__name__ = signature.name
     return run
@@ -159,83 +193,83 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         symbols[signature.name] = address
         return address
 
-    def mem(message: Any) -> Awaitable[Any]:
-        return memory.ref.ask(message)
+    async def add_raw(signature: WrapperSignature[Any], fn: WrapperFunction) -> int:
+        address = await session.register_raw_wrapper(fn, name=signature.name)
+        symbols[signature.name] = address
+        return address
 
-    # -- memory manager (§7.2) ----------------------------------------------------------------
-    async def reserve(inst: int, size: int) -> int:
-        _check_instance(_MEMORY_INSTANCE, inst, "memory manager")
-        return int(await mem(Reserve(size=size)))
+    def to_memory(instance: int, message: Ask[Any]) -> tuple[ActorRef[Any], Ask[Any]]:
+        _check_instance(_MEMORY_INSTANCE, instance, "memory manager")
+        return memory.ref, message
 
-    async def finalize(inst: int, request: protocol.FinalizeRequest) -> None:
-        _check_instance(_MEMORY_INSTANCE, inst, "memory manager")
-        await mem(Finalize(request=request))
-
-    async def deallocate(inst: int, bases: tuple[int, ...]) -> None:
-        _check_instance(_MEMORY_INSTANCE, inst, "memory manager")
-        await mem(Deallocate(bases=tuple(bases)))
-
-    async def initialize(inst: int, request: protocol.FinalizeRequest) -> int:
-        _check_instance(_MEMORY_INSTANCE, inst, "memory manager")
-        return int(await mem(Initialize(request=request)))
-
-    async def deinitialize(inst: int, keys: tuple[int, ...]) -> None:
-        _check_instance(_MEMORY_INSTANCE, inst, "memory manager")
-        await mem(Deinitialize(keys=tuple(keys)))
-
-    async def release(inst: int, bases: tuple[int, ...]) -> None:
-        _check_instance(_MEMORY_INSTANCE, inst, "memory manager")
-        await mem(Release(bases=tuple(bases)))
-
+    # -- memory manager (§7.2): asks to the memory manager actor ------------------------------
     symbols[protocol.MEMORY_MANAGER_INSTANCE_SYMBOL] = _MEMORY_INSTANCE
-    await add(protocol.MEMORY_RESERVE, _sps_async(protocol.MEMORY_RESERVE, reserve))
+    await add_raw(
+        protocol.MEMORY_RESERVE,
+        _sps_ask(protocol.MEMORY_RESERVE, lambda inst, size: to_memory(inst, Reserve(size=size))),
+    )
     if major == 14:
-        await add(protocol.MEMORY_FINALIZE, _sps_async(protocol.MEMORY_FINALIZE, finalize))
-        await add(protocol.MEMORY_DEALLOCATE, _sps_async(protocol.MEMORY_DEALLOCATE, deallocate))
+        await add_raw(
+            protocol.MEMORY_FINALIZE,
+            _sps_ask(
+                protocol.MEMORY_FINALIZE,
+                lambda inst, request: to_memory(inst, Finalize(request=request)),
+            ),
+        )
+        await add_raw(
+            protocol.MEMORY_DEALLOCATE,
+            _sps_ask(
+                protocol.MEMORY_DEALLOCATE,
+                lambda inst, bases: to_memory(inst, Deallocate(bases=tuple(bases))),
+            ),
+        )
     else:
-        await add(protocol.MEMORY_INITIALIZE, _sps_async(protocol.MEMORY_INITIALIZE, initialize))
-        await add(
-            protocol.MEMORY_DEINITIALIZE, _sps_async(protocol.MEMORY_DEINITIALIZE, deinitialize)
+        await add_raw(
+            protocol.MEMORY_INITIALIZE,
+            _sps_ask(
+                protocol.MEMORY_INITIALIZE,
+                lambda inst, request: to_memory(inst, Initialize(request=request)),
+            ),
         )
-        await add(protocol.MEMORY_RELEASE, _sps_async(protocol.MEMORY_RELEASE, release))
-
-    # -- dylib manager (§7.1) ----------------------------------------------------------------
-    async def open_library(inst: int, path: str, mode: int) -> int:
-        _check_instance(_DYLIB_INSTANCE, inst, "dylib manager")
-        handle: int = await dylibs.ref.ask(OpenLibrary(path=path, mode=mode))
-        return handle
-
-    async def find(handle: int, lookups: tuple[protocol.SymbolLookup, ...]) -> list[int]:
-        found = await dylibs.ref.ask(
-            LookupSymbols(handle=handle, names=tuple(item.name for item in lookups))
+        await add_raw(
+            protocol.MEMORY_DEINITIALIZE,
+            _sps_ask(
+                protocol.MEMORY_DEINITIALIZE,
+                lambda inst, keys: to_memory(inst, Deinitialize(keys=tuple(keys))),
+            ),
         )
-        missing = [
-            item.name
-            for item, addr in zip(lookups, found, strict=True)
-            if not addr and item.required
-        ]
-        if missing:
-            raise ValueError(f"Missing definition for {missing[0]}")
-        return [addr or 0 for addr in found]
+        await add_raw(
+            protocol.MEMORY_RELEASE,
+            _sps_ask(
+                protocol.MEMORY_RELEASE,
+                lambda inst, bases: to_memory(inst, Release(bases=tuple(bases))),
+            ),
+        )
 
-    async def lookup14(
-        inst: int, handle: int, lookups: tuple[protocol.SymbolLookup, ...]
-    ) -> list[int]:
+    # -- dylib manager (§7.1): asks to the dylib resolver actor -------------------------------
+    def open_library(inst: int, path: str, mode: int) -> tuple[ActorRef[Any], Ask[Any]]:
         _check_instance(_DYLIB_INSTANCE, inst, "dylib manager")
-        return await find(handle, lookups)
+        return dylibs.ref, OpenLibrary(path=path, mode=mode)
 
-    async def resolve22(
+    def find(
         handle: int, lookups: tuple[protocol.SymbolLookup, ...]
-    ) -> list[ExecutorSymbolDef]:
-        # 22.1.8 answers a missing weak symbol with a present entry at address 0 (traces).
-        return [ExecutorSymbolDef(addr=addr) for addr in await find(handle, lookups)]
+    ) -> tuple[ActorRef[Any], Ask[Any]]:
+        names = tuple(item.name for item in lookups)
+        return dylibs.ref, LookupSymbols(handle=handle, names=names, required=_required(lookups))
+
+    def lookup14(
+        inst: int, handle: int, lookups: tuple[protocol.SymbolLookup, ...]
+    ) -> tuple[ActorRef[Any], Ask[Any]]:
+        _check_instance(_DYLIB_INSTANCE, inst, "dylib manager")
+        return find(handle, lookups)
 
     symbols[protocol.DYLIB_MANAGER_INSTANCE_SYMBOL] = _DYLIB_INSTANCE
-    await add(protocol.DYLIB_OPEN, _sps_async(protocol.DYLIB_OPEN, open_library))
+    await add_raw(protocol.DYLIB_OPEN, _sps_ask(protocol.DYLIB_OPEN, open_library))
     if major == 14:
-        await add(protocol.DYLIB_LOOKUP, _sps_async(protocol.DYLIB_LOOKUP, lookup14))
+        await add_raw(protocol.DYLIB_LOOKUP, _sps_ask(protocol.DYLIB_LOOKUP, lookup14, _addresses))
     else:
-        await add(protocol.DYLIB_RESOLVE, _sps_async(protocol.DYLIB_RESOLVE, resolve22))
+        # 22.1.8 answers a missing weak symbol with a present entry at address 0 (traces).
+        await add_raw(protocol.DYLIB_RESOLVE, _sps_ask(protocol.DYLIB_RESOLVE, find, _definitions))
 
     # -- memory access (§7.5): checked copies, so a bad address is an error, not a crash ----
     writes = {
@@ -299,28 +333,32 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         await add(protocol.RUN_AS_INT, _sps_sync(protocol.RUN_AS_INT, run_as_int), blocking=True)
 
     # -- eh-frames and the debugger (§7.3) -------------------------------------------------
-    async def register_section(section: protocol.ExecutorAddrRange) -> None:
-        await mem(RegisterEhFrame(start=section.start, end=section.end))
+    def register_section(section: protocol.ExecutorAddrRange) -> tuple[ActorRef[Any], Ask[Any]]:
+        return memory.ref, RegisterEhFrame(start=section.start, end=section.end)
 
-    async def deregister_section(section: protocol.ExecutorAddrRange) -> None:
-        await mem(RegisterEhFrame(start=section.start, end=section.end, register=False))
+    def deregister_section(
+        section: protocol.ExecutorAddrRange,
+    ) -> tuple[ActorRef[Any], Ask[Any]]:
+        return memory.ref, RegisterEhFrame(start=section.start, end=section.end, register=False)
 
-    async def register_debug_object(section: protocol.ExecutorAddrRange) -> None:
-        await mem(RegisterDebugObject(start=section.start, end=section.end))
+    def register_debug_object(
+        section: protocol.ExecutorAddrRange, auto_register: bool = True
+    ) -> tuple[ActorRef[Any], Ask[Any]]:
+        return memory.ref, RegisterDebugObject(start=section.start, end=section.end)
 
     if major == 14:
         # 14 calls these directly after finalize, and also looks them up by the names of the
         # real executor's exported functions, which must resolve to the same wrappers.
-        register = await add(
+        register = await add_raw(
             protocol.REGISTER_EHFRAME_SECTION,
-            _sps_async(protocol.REGISTER_EHFRAME_SECTION, register_section),
+            _sps_ask(protocol.REGISTER_EHFRAME_SECTION, register_section),
         )
-        deregister = await add(
+        deregister = await add_raw(
             protocol.DEREGISTER_EHFRAME_SECTION,
-            _sps_async(protocol.DEREGISTER_EHFRAME_SECTION, deregister_section),
+            _sps_ask(protocol.DEREGISTER_EHFRAME_SECTION, deregister_section),
         )
-        gdb = await session.register_wrapper(
-            _sps_async(protocol.REGISTER_JITLOADER_GDB_WRAPPER, register_debug_object),
+        gdb = await session.register_raw_wrapper(
+            _sps_ask(protocol.REGISTER_JITLOADER_GDB_WRAPPER, register_debug_object),
             name=protocol.REGISTER_JITLOADER_GDB_WRAPPER.name,
         )
         dylibs.add_own_symbol(protocol.REGISTER_EHFRAME_SECTION_WRAPPER.name, register)
@@ -330,11 +368,6 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         # 22 passes these as alloc actions inside initialize; the memory manager runs them in
         # Python on its own task. They are registered as wrappers too, so the addresses are
         # unique and a direct call works as well (through the memory manager's mailbox).
-        async def register_debug_object_22(
-            section: protocol.ExecutorAddrRange, auto_register: bool
-        ) -> None:
-            await register_debug_object(section)
-
         action_signature: WrapperSignature[Any]
         for action_signature, handler, action in (
             (
@@ -349,11 +382,11 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
             ),
             (
                 protocol.REGISTER_JITLOADER_GDB_ALLOC_ACTION,
-                register_debug_object_22,
+                register_debug_object,
                 memory.register_debug_object_action,
             ),
         ):
-            address = await add(action_signature, _sps_async(action_signature, handler))
+            address = await add_raw(action_signature, _sps_ask(action_signature, handler))
             memory.add_action_token(address, action)
 
     # -- calls from JIT'd code to the controller (§8) ---------------------------------------
@@ -370,6 +403,20 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
     return ExecutorServices(
         symbols=symbols, dispatch=dispatch_context, memory=memory, dylibs=dylibs
     )
+
+
+def _required(lookups: tuple[protocol.SymbolLookup, ...]) -> tuple[bool, ...]:
+    return tuple(item.required for item in lookups)
+
+
+def _addresses(found: tuple[int | None, ...]) -> list[int]:
+    """14's lookup result: an address per name, 0 for a missing weak symbol."""
+    return [address or 0 for address in found]
+
+
+def _definitions(found: tuple[int | None, ...]) -> list[ExecutorSymbolDef]:
+    """22's resolve result: present entries, address 0 for a missing weak symbol."""
+    return [ExecutorSymbolDef(addr=address or 0) for address in found]
 
 
 def _write_uints(width: int, pairs: tuple[tuple[int, int], ...]) -> None:

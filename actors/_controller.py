@@ -29,14 +29,13 @@ once no further calls will be received or accepted. Calls made afterwards fail a
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from abc import abstractmethod
 from typing import TYPE_CHECKING, assert_never
 
 import attrs
 
-from ._actor import Actor, ActorRef, Ask
+from ._actor import Actor, ActorRef, Ask, CallbackReply
 from ._errors import DisconnectedError, RemoteCallError
 from ._wrappers import OutOfBandError, WrapperResult
 
@@ -52,6 +51,7 @@ __all__ = [
     "IncomingResult",
     "LinkLost",
     "WrapperDone",
+    "result_reply",
 ]
 
 log = logging.getLogger(__name__)
@@ -90,10 +90,10 @@ class IncomingResult:
 
 @attrs.frozen(kw_only=True)
 class WrapperDone:
-    """The wrapper for incoming call ``ref`` finished; ``outcome`` is its resolved future."""
+    """The wrapper for incoming call ``ref`` finished with ``result``."""
 
     ref: int
-    outcome: asyncio.Future[bytes]
+    result: WrapperResult
 
 
 @attrs.frozen(kw_only=True)
@@ -189,8 +189,11 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
                 self._incoming_call(ref, address, args)
             case IncomingResult(seq_no=seq_no, result=result):
                 self._incoming_result(seq_no, result)
-            case WrapperDone(ref=ref, outcome=outcome):
-                await self._wrapper_done(ref, outcome)
+            case WrapperDone(ref=ref, result=result):
+                if self._disconnected:
+                    log.debug("dropping the result of call %d: controller disconnected", ref)
+                else:
+                    await self.send_result(ref, result)
             case Disconnect(reason=reason) | LinkLost(reason=reason):
                 await self._disconnect(reason)
             case _:
@@ -219,10 +222,7 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
         if self._disconnected:
             return  # the link is closed: nothing can arrive legitimately, nothing can answer
         self._calls_received += 1
-        session = self.session
-        outcome: asyncio.Future[bytes] = session.loop.create_future()
-        outcome.add_done_callback(functools.partial(_post_result, self.ref, ref))
-        session._submit_wrapper_call(address, args, outcome)
+        self.session._submit_wrapper_call(address, args, result_reply(self.ref, ref))
 
     def _incoming_result(self, seq_no: int, result: WrapperResult) -> None:
         reply = self._pending.pop(seq_no, None)
@@ -242,19 +242,6 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
             RuntimeError(f"controller sent a result for unknown call number {seq_no}")
         )
 
-    async def _wrapper_done(self, ref: int, outcome: asyncio.Future[bytes]) -> None:
-        if outcome.cancelled():
-            result: WrapperResult = OutOfBandError("wrapper call was cancelled")
-        elif (exc := outcome.exception()) is not None:
-            message = exc.message if isinstance(exc, RemoteCallError) else str(exc)
-            result = OutOfBandError(message or type(exc).__name__)
-        else:
-            result = outcome.result()
-        if self._disconnected:
-            log.debug("dropping the result of call %d: controller disconnected", ref)
-            return
-        await self.send_result(ref, result)
-
     async def _disconnect(self, reason: BaseException | None) -> None:
         if self._disconnected:
             return
@@ -270,12 +257,25 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
         self.session._controller_detached(self.ref, reason)
 
 
-def _post_result(
-    access: ActorRef[ControllerAccessMessage], ref: int, outcome: asyncio.Future[bytes]
-) -> None:
-    """Done-callback of a wrapper's reply future: hand the result to the access's mailbox."""
-    if access.closed:
-        # Detached meanwhile: the controller can no longer receive it (orc-rt drops it too).
-        log.debug("dropping the result of call %d: %s is closed", ref, access.name)
-        return
-    access.tell(WrapperDone(ref=ref, outcome=outcome))
+def result_reply(access: ActorRef[ControllerAccessMessage], ref: int) -> CallbackReply[bytes]:
+    """The reply for incoming call ``ref``: forwards the wrapper's result to ``access``.
+
+    Runs on the Session actor's task when the wrapper returns. Exceptions become out-of-band
+    errors that keep their message. After the access closed the result is dropped (orc-rt
+    drops results once detached, too).
+    """
+
+    def forward(result: bytes | None, error: BaseException | None) -> None:
+        if access.closed:
+            log.debug("dropping the result of call %d: %s is closed", ref, access.name)
+            return
+        value: WrapperResult
+        if error is not None:
+            message = error.message if isinstance(error, RemoteCallError) else str(error)
+            value = OutOfBandError(message or type(error).__name__)
+        else:
+            assert result is not None
+            value = result
+        access.tell(WrapperDone(ref=ref, result=value))
+
+    return CallbackReply(forward)

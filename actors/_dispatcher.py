@@ -211,7 +211,7 @@ class InLoopDispatcher(TaskDispatcher):
 
     def _start(self, task: Task) -> None:
         result = self._run_guarded(task)
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             self.session.create_task(self._await(task, result), name=task.name)
         else:
             self._end()

@@ -41,10 +41,15 @@ class OpenLibrary(Ask[int]):
 
 @attrs.frozen(kw_only=True)
 class LookupSymbols(Ask["tuple[int | None, ...]"]):
-    """Look ``names`` up in the library ``handle``; one address (or None) per name, in order."""
+    """Look ``names`` up in the library ``handle``; one address (or None) per name, in order.
+
+    A name flagged in ``required`` that is not found fails the whole lookup with
+    "Missing definition for NAME" (LLVM's message).
+    """
 
     handle: int
     names: tuple[str, ...]
+    required: tuple[bool, ...] = ()
 
 
 DylibRequest = OpenLibrary | LookupSymbols
@@ -76,8 +81,13 @@ class DylibResolver(ResourceManager[DylibRequest]):
                 if path == "" or mode != 0:
                     return self._dylibs.open(path, mode)  # fast, or an immediate error
                 return await asyncio.to_thread(self._dylibs.open, path, mode)
-            case LookupSymbols(handle=handle, names=names):
+            case LookupSymbols(handle=handle, names=names, required=required):
                 found = tuple(self._lookup(handle, name) for name in names)
+                for name, address, needed in zip(names, found, required, strict=False):
+                    if needed and not address:
+                        raise native.SymbolNotFoundError(
+                            f"Missing definition for {name}", name=name
+                        )
                 addresses = tuple(address for address in found if address)
                 if addresses:
                     self._session.allow_native_targets("dylib", addresses=addresses)

@@ -35,7 +35,7 @@ from typing import Any, TypeVar, assert_never
 
 import attrs
 
-from ._actor import Actor, ActorRef, Ask, ErrorReporter, Spawner, copy_outcome
+from ._actor import Actor, ActorRef, Ask, ErrorReporter, Reply, Spawner, copy_outcome
 from ._controller import CallController, ControllerAccess, ControllerAccessMessage
 from ._dispatcher import (
     Dispatch,
@@ -111,11 +111,12 @@ class RegisterWrapper(Ask[int]):
 
 @attrs.frozen(kw_only=True)
 class WrapperCall:
-    """Run the wrapper at ``address`` with ``args``; ``reply`` resolves with its result."""
+    """Run the wrapper at ``address`` with ``args``; ``reply`` gets its result (a future, or a
+    `CallbackReply` that forwards it without a detour through the loop)."""
 
     address: int
     args: bytes
-    reply: asyncio.Future[bytes]
+    reply: Reply[bytes]
 
 
 @attrs.frozen(kw_only=True)
@@ -238,7 +239,7 @@ class _SessionActor(Actor[SessionMessage]):
         self._blocking = blocking
         self._wrappers: dict[int, WrapperEntry] = {}
         self._next_token = _TOKEN_BASE
-        self._pending: dict[int, asyncio.Future[bytes]] = {}
+        self._pending: dict[int, Reply[bytes]] = {}
         self._next_call_id = 1
         self._wrapper_calls = 0
         self._native_factory: NativeWrapperFactory | None = None
@@ -251,7 +252,7 @@ class _SessionActor(Actor[SessionMessage]):
         self._detached = False
         self._shutting_down = False
 
-    async def handle(self, message: SessionMessage) -> object:
+    def handle(self, message: SessionMessage) -> object:  # never awaits: see the module doc
         match message:
             case WrapperCall(address=address, args=args, reply=reply):
                 self._wrapper_call(address, args, reply)
@@ -333,7 +334,7 @@ class _SessionActor(Actor[SessionMessage]):
         self._wrappers[address] = entry
         return address
 
-    def _wrapper_call(self, address: int, args: bytes, reply: asyncio.Future[bytes]) -> None:
+    def _wrapper_call(self, address: int, args: bytes, reply: Reply[bytes]) -> None:
         entry = self._wrappers.get(address)
         if entry is None:
             refusal = self._native_refusal(address)
@@ -564,10 +565,12 @@ class Session:
         """
         reply: asyncio.Future[bytes] = self._loop.create_future()
         self._submit_wrapper_call(address, args, reply)
+        if timeout is None:
+            return await reply
         async with asyncio.timeout(timeout):
             return await reply
 
-    def _submit_wrapper_call(self, address: int, args: bytes, reply: asyncio.Future[bytes]) -> None:
+    def _submit_wrapper_call(self, address: int, args: bytes, reply: Reply[bytes]) -> None:
         try:
             self._ref.tell(WrapperCall(address=address, args=args, reply=reply))
         except ActorClosedError:
@@ -636,6 +639,8 @@ class Session:
         """
         reply: asyncio.Future[bytes] = self._loop.create_future()
         self._submit_controller_call(tag, args, reply)
+        if timeout is None:
+            return await reply
         async with asyncio.timeout(timeout):
             return await reply
 

@@ -31,8 +31,8 @@ from typing import assert_never
 
 import attrs
 
-from actors._actor import Actor, ActorRef, Ask
-from actors._controller import ControllerAccessMessage, IncomingCall, IncomingResult, LinkLost
+from actors._actor import Actor, ActorRef, Ask, CallbackReply
+from actors._controller import ControllerAccessMessage, IncomingResult, LinkLost
 from actors._errors import DisconnectedError, RemoteCallError
 from actors._inprocess import (
     ControllerSideMessage,
@@ -142,7 +142,7 @@ class _ControllerActor(Actor[_Message]):
         self._executor_calls = 0
         self._connected_waiters: list[asyncio.Future[None]] = []
 
-    async def handle(self, message: _Message) -> object:
+    def handle(self, message: _Message) -> object:  # never awaits: helpers run as tasks
         match message:
             case LinkOpened(access=access):
                 self._access = access
@@ -256,13 +256,31 @@ class _ControllerActor(Actor[_Message]):
         self._next_ref += 1
         self._pending[ref] = reply
         self._calls_sent += 1
-        access.tell(IncomingCall(ref=ref, address=address, args=args))
+        # Like a real link, the controller's end hands calls straight to the Session; the
+        # result comes back to this actor as a message (see actors._stream for the same path).
+        me = self.ref
+
+        def forward(result: bytes | None, error: BaseException | None) -> None:
+            if me.closed:
+                return
+            value: WrapperResult
+            if error is not None:
+                text = error.message if isinstance(error, RemoteCallError) else str(error)
+                value = OutOfBandError(text or type(error).__name__)
+            else:
+                assert result is not None
+                value = result
+            me.tell(WrapperResultSent(ref=ref, result=value))
+
+        self._session._submit_wrapper_call(address, args, CallbackReply(forward))
         fault = self._address_faults.get(address)
         if isinstance(fault, _DropLinkFault):
             self._drop_link(fault.reason)
 
     def _wrapper_result(self, ref: int, result: WrapperResult) -> None:
         reply = self._pending.pop(ref, None)
+        if reply is None and self._link_closed:
+            return  # its caller already got "disconnected" when the link went down
         if reply is None:
             self._session.report_error(
                 RuntimeError(f"simulated controller: result for unknown call {ref}")
@@ -349,10 +367,21 @@ class SimulatedController:
             DisconnectedError: the link dropped before the result arrived.
             TimeoutError: no result within ``timeout`` seconds.
         """
-        reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._ref.tell(_CallExecutor(address=address, args=args, reply=reply))
+        reply = self.call_nowait(address, args)
+        if timeout is None:
+            return await reply
         async with asyncio.timeout(timeout):
             return await reply
+
+    def call_nowait(self, address: int, args: bytes) -> asyncio.Future[bytes]:
+        """Send a call of the wrapper at ``address``; return the future of its result.
+
+        For pipelining many calls without a task each (``await asyncio.gather(*futures)``).
+        The future fails as `call` would raise. Loop thread only.
+        """
+        reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._ref.tell(_CallExecutor(address=address, args=args, reply=reply))
+        return reply
 
     async def fail_handler(self, tag: int, message: str) -> None:
         """Answer calls to ``tag`` with an out-of-band error ``message`` (until cleared)."""
