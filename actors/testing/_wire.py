@@ -47,17 +47,18 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Final, Self, TypeVar
+from typing import Final, Protocol, Self, TypeVar
 
 import attrs
 
 import protocol
 from actors._errors import DisconnectedError, RemoteCallError
-from protocol import ExecutorInfo, Frame, FrameDecoder, Opcode, WrapperSignature, encode_frame
+from protocol import ExecutorInfo, Frame, FrameDecoder, Opcode, encode_frame
 
 from ._simulated import Handler
 
 __all__ = [
+    "CallSignature",
     "ExecutorExit",
     "ListeningExecutor",
     "UnansweredCall",
@@ -65,7 +66,7 @@ __all__ = [
     "executor_command",
 ]
 
-R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
 
 DEFAULT_TIMEOUT: Final = 10.0
 """Seconds any single step (start, Setup, one call, exit) may take before `TimeoutError`."""
@@ -81,6 +82,27 @@ def executor_command() -> list[str]:
     caller appends arguments. Pure; any thread.
     """
     return [sys.executable, "-m", "actors"]
+
+
+class CallSignature(Protocol[R_co]):
+    """What `WireController.call_sps` needs of a signature: `protocol.WrapperSignature` fits.
+
+    Covariant in the result type (``WrapperSignature`` itself is invariant), so a result can
+    be assigned to a wider type, e.g. appended to a ``list[object]``.
+    """
+
+    @property
+    def name(self) -> str:
+        """The wrapper's symbol name (the default call target)."""
+        ...
+
+    def encode_args(self, *values: object) -> bytes:
+        """Serialize one call's arguments."""
+        ...
+
+    def decode_result(self, data: bytes) -> R_co:
+        """Decode a Result payload (raises `protocol.DecodeError`, also for an empty one)."""
+        ...
 
 
 @attrs.frozen(kw_only=True)
@@ -476,8 +498,8 @@ class WireController:
             raise
 
     async def call_sps(
-        self, signature: WrapperSignature[R], *args: object, target: str | int | None = None
-    ) -> R:
+        self, signature: CallSignature[R_co], *args: object, target: str | int | None = None
+    ) -> R_co:
         """Call a wrapper with SPS-encoded ``args``; return its decoded result.
 
         The target is ``signature.name`` in the Setup unless ``target`` is given (a name or an
@@ -495,12 +517,15 @@ class WireController:
         payload = await self.call(
             signature.name if target is None else target, signature.encode_args(*args)
         )
-        if not payload and signature.result.min_size > 0:
+        try:
+            return signature.decode_result(payload)
+        except protocol.DecodeError as exc:
+            if payload:
+                raise
             raise RemoteCallError(
                 f"{signature.name or 'wrapper'} answered with an empty payload "
                 "(an out-of-band error; see the executor's stderr)"
-            )
-        return signature.decode_result(payload)
+            ) from exc
 
     def add_handler(self, tag: int, handler: Handler) -> None:
         """Answer the executor's CallWrapper frames for ``tag`` with ``handler(args)``.
