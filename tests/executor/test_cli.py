@@ -1,0 +1,156 @@
+"""The ``orcrt-executor`` command line: help, version, argument errors and the LLVM version."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+import protocol
+from actors.testing._wire import WireController, executor_command
+
+ENV = "ORCRT_LLVM_VERSION"
+PROG = "orcrt-executor"
+
+
+def _run(
+    *args: str, env: Mapping[str, str | None] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the executor with ``args`` (no controller); it must finish within 10 s."""
+    environment = dict(os.environ)
+    environment.pop(ENV, None)
+    for key, value in (env or {}).items():
+        if value is None:
+            environment.pop(key, None)
+        else:
+            environment[key] = value
+    return subprocess.run(
+        [*executor_command(), *args],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def _usage_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The error line of an exit-2 usage error (after argparse's usage line)."""
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith(f"{PROG}: error:")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_cli_help_describes_the_arguments() -> None:
+    """--help exits 0 and names both endpoints and the version option."""
+    result = _run("--help")
+    assert result.returncode == 0
+    for text in ("filedescs=R,W", "listen=HOST:PORT", "--llvm-version", "--unguarded", ENV):
+        assert text in result.stdout
+
+
+def test_cli_version_prints_the_package_version() -> None:
+    """--version prints the installed package version."""
+    result = _run("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"{PROG} {version('orcrt')}"
+
+
+def test_cli_script_next_to_the_interpreter_runs() -> None:
+    """The installed ``orcrt-executor`` script (beside sys.executable) is the same program."""
+    script = Path(sys.executable).with_name(PROG)
+    if not script.exists():
+        pytest.skip(f"no {PROG} script next to {sys.executable}")
+    result = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, timeout=10, check=False
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, f"{PROG} {version('orcrt')}")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), "the following arguments are required"),
+        (("--llvm-version", "14", "bogus"), "unknown argument 'bogus'"),
+        (("--llvm-version", "14", "filedescs=a,b"), "filedescs takes two descriptors"),
+        (("--llvm-version", "14", "filedescs=3"), "filedescs takes two descriptors"),
+        (("--llvm-version", "14", "listen=nohost"), "listen takes HOST:PORT"),
+        (("--llvm-version", "14", "listen=127.0.0.1:99999"), "listen takes HOST:PORT"),
+        (("--llvm-version", "14", "filedescs=3,4", "listen=127.0.0.1:0"), "give one of"),
+        (("--llvm-version", "22", "--max-sessions", "0", "listen=127.0.0.1:0"), "--max-sessions"),
+        (("--llvm-version", "x", "listen=127.0.0.1:0"), "--llvm-version"),
+        (("--log-level", "loud", "listen=127.0.0.1:0"), "--log-level"),
+    ],
+)
+def test_cli_bad_arguments_exit_2(args: tuple[str, ...], expected: str) -> None:
+    """Bad arguments exit 2 with one error line saying what was wrong."""
+    assert expected in _usage_error(_run(*args))
+
+
+def test_cli_listen_without_version_exits_2() -> None:
+    """Listen mode with neither --llvm-version nor the environment variable cannot guess."""
+    line = _usage_error(_run("listen=127.0.0.1:0"))
+    assert "--llvm-version" in line
+    assert ENV in line
+
+
+def test_cli_pipes_without_version_and_non_llvm_parent_exits_2() -> None:
+    """Over pipes the parent is asked; a Python parent has no LLVM, so it is an error."""
+    read_fd, write_fd = os.pipe()
+    try:
+        line = _usage_error(_run(f"filedescs={read_fd},{write_fd}"))
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    assert "--llvm-version" in line
+
+
+@pytest.mark.parametrize("major", [13, 17, 23])
+def test_cli_unsupported_version_exits_2(major: int) -> None:
+    """Only 14 and 22 are served; any other major is refused up front."""
+    line = _usage_error(_run("--llvm-version", str(major), "listen=127.0.0.1:0"))
+    assert f"LLVM {major} is not supported" in line
+
+
+def test_cli_bad_environment_version_exits_2() -> None:
+    """A non-numeric ORCRT_LLVM_VERSION is refused, naming the variable and the value."""
+    line = _usage_error(_run("listen=127.0.0.1:0", env={ENV: "fourteen"}))
+    assert ENV in line
+    assert "fourteen" in line
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("major", [14, 22])
+async def test_cli_environment_version_is_used(major: int) -> None:
+    """ORCRT_LLVM_VERSION alone selects the Setup layout."""
+    async with await WireController.spawn(major, pass_version=False, env={ENV: str(major)}) as wc:
+        assert protocol.MEMORY_RESERVE.name in wc.symbols
+        await wc.close()
+        assert (await wc.wait()).returncode == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(30)
+async def test_cli_flag_overrides_the_environment() -> None:
+    """--llvm-version wins over ORCRT_LLVM_VERSION."""
+    async with await WireController.spawn(22, env={ENV: "14"}) as wc:
+        assert protocol.MEMORY_INITIALIZE.name in wc.symbols
+        await wc.close()
+        assert (await wc.wait()).returncode == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(30)
+async def test_cli_wrong_version_is_visible_to_the_controller() -> None:
+    """A controller expecting 14's layout cannot read a 22 Setup (why the version matters)."""
+    with pytest.raises(protocol.DecodeError, match="Setup"):
+        await WireController.spawn(14, pass_version=False, env={ENV: "22"})
