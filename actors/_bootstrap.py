@@ -194,7 +194,7 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         return address
 
     async def add_raw(signature: WrapperSignature[Any], fn: WrapperFunction) -> int:
-        address = await session.register_raw_wrapper(fn, name=signature.name)
+        address = await session.register_raw_wrapper(fn, name=signature.name, sync=True)
         symbols[signature.name] = address
         return address
 
@@ -360,6 +360,7 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         gdb = await session.register_raw_wrapper(
             _sps_ask(protocol.REGISTER_JITLOADER_GDB_WRAPPER, register_debug_object),
             name=protocol.REGISTER_JITLOADER_GDB_WRAPPER.name,
+            sync=True,
         )
         dylibs.add_own_symbol(protocol.REGISTER_EHFRAME_SECTION_WRAPPER.name, register)
         dylibs.add_own_symbol(protocol.DEREGISTER_EHFRAME_SECTION_WRAPPER.name, deregister)

@@ -25,7 +25,7 @@ import inspect
 from abc import abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, ClassVar, assert_never
 
 import attrs
 
@@ -112,6 +112,12 @@ class TaskDispatcher(Actor[DispatcherMessage]):
     A Session binds the dispatcher with `bind` before spawning it. Subclasses implement
     `_start` (begin one task) and may override `_stop`.
     """
+
+    runs_sync_tasks_inline: ClassVar[bool] = False
+    """True if a synchronous task may run right where it is dispatched (on the Session's task,
+    under an execution-scope retain) instead of as a message: what running it on the loop
+    would do anyway, without a hand-off (issue #5: no per-call hand-off for pure-Python
+    wrappers). Only `InLoopDispatcher` says yes; tests that step by hand keep every task."""
 
     def __init__(self) -> None:
         self._session: Session | None = None
@@ -205,9 +211,12 @@ class TaskDispatcher(Actor[DispatcherMessage]):
 class InLoopDispatcher(TaskDispatcher):
     """Runs tasks on the event loop: sync ones inline, async ones as Session tasks.
 
-    For pure-Python wrapper functions: no thread hand-off per call. A task that blocks would
+    For pure-Python wrapper functions: no thread hand-off per call, and synchronous wrappers
+    run directly on the Session's task (`runs_sync_tasks_inline`). A task that blocks would
     block the loop, so native or blocking work belongs on `ThreadPoolDispatcher`.
     """
+
+    runs_sync_tasks_inline: ClassVar[bool] = True
 
     def _start(self, task: Task) -> None:
         result = self._run_guarded(task)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import platform
+import os
 import socket
 from collections.abc import Callable
 
@@ -47,7 +47,7 @@ class ExecutorOptions:
 
 def process_triple() -> str:
     """The target triple of this process, spelled as LLVM's executor reports it on Linux."""
-    machine = platform.machine()
+    machine = os.uname().machine
     vendor = "pc" if machine in ("x86_64", "i686", "i386") else "unknown"
     return f"{machine}-{vendor}-linux-gnu"
 

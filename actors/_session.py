@@ -28,6 +28,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import functools
+import inspect
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -54,7 +55,14 @@ from ._errors import (
 )
 from ._resources import DetachResource, ResourceManager, ResourceManagerMessage
 from ._scope import ExecutionScope
-from ._wrappers import OutOfBandError, PlainWrapper, WrapperFunction, WrapperResult, python_wrapper
+from ._wrappers import (
+    OutOfBandError,
+    PlainWrapper,
+    WrapperFunction,
+    WrapperResult,
+    describe_exception,
+    python_wrapper,
+)
 
 __all__ = ["NativeWrapperFactory", "Session", "SessionStatistics", "WrapperEntry", "open_session"]
 
@@ -70,11 +78,16 @@ _TOKEN_STRIDE = 0x10
 
 @attrs.frozen(kw_only=True)
 class WrapperEntry:
-    """A wrapper function and how to run it: on the loop, or on a worker thread (blocking)."""
+    """A wrapper function and how to run it: on the loop, or on a worker thread (blocking).
+
+    ``sync`` promises that ``fn`` never returns an awaitable, so with the standard in-loop
+    dispatcher it runs directly on the Session's task (no hand-off).
+    """
 
     fn: WrapperFunction
     name: str
     blocking: bool = False
+    sync: bool = False
 
 
 NativeWrapperFactory = Callable[[int], WrapperFunction]
@@ -233,10 +246,13 @@ class _SessionActor(Actor[SessionMessage]):
         session: Session,
         in_loop: ActorRef[DispatcherMessage],
         blocking: ActorRef[DispatcherMessage],
+        *,
+        inline: bool,
     ) -> None:
         self._session = session
         self._in_loop = in_loop
         self._blocking = blocking
+        self._inline = inline
         self._wrappers: dict[int, WrapperEntry] = {}
         self._next_token = _TOKEN_BASE
         self._pending: dict[int, Reply[bytes]] = {}
@@ -351,6 +367,9 @@ class _SessionActor(Actor[SessionMessage]):
         self._wrapper_calls += 1
         self._pending[call_id] = reply
         session = self._session
+        if self._inline and entry.sync and not entry.blocking:
+            self._run_inline(entry, call_id, args)
+            return
         task = Task(
             run=functools.partial(entry.fn, session, call_id, session.wrapper_return, args),
             refuse=functools.partial(session._refuse_call, call_id),
@@ -363,6 +382,24 @@ class _SessionActor(Actor[SessionMessage]):
             self._pending.pop(call_id, None)
             if not reply.done():
                 reply.set_exception(SessionShutdownError(f"session is shut down; {entry.name}"))
+
+    def _run_inline(self, entry: WrapperEntry, call_id: int, args: bytes) -> None:
+        # A synchronous pure-Python wrapper, run where the in-loop dispatcher would run it,
+        # under the execution scope the dispatcher would hold. Its return_fn lands in this
+        # actor's own queue, handled right after this message without waking anything.
+        session = self._session
+        scope = session.execution_scope
+        if not scope.try_retain():
+            session._refuse_call(
+                call_id, SessionShutdownError(f"session is shutting down; {entry.name} was not run")
+            )
+            return
+        try:
+            entry.fn(session, call_id, session.wrapper_return, args)
+        except Exception as exc:
+            session.wrapper_return(session, call_id, OutOfBandError(describe_exception(exc)))
+        finally:
+            scope.release()
 
     def _native_refusal(self, address: int) -> str | None:
         if self._native_factory is None:
@@ -519,6 +556,7 @@ class Session:
             fn=python_wrapper(fn),
             name=name or str(getattr(fn, "__name__", "wrapper")),
             blocking=blocking,
+            sync=not inspect.iscoroutinefunction(fn),
         )
         return await self._ref.ask(RegisterWrapper(entry=entry, address=address))
 
@@ -529,14 +567,19 @@ class Session:
         address: int | None = None,
         name: str | None = None,
         blocking: bool = False,
+        sync: bool = False,
     ) -> int:
         """Register a wrapper with the seed's signature ``fn(session, call_id, return_fn, args)``.
 
         ``fn`` must call ``return_fn`` exactly once, from any task or thread, now or later.
-        Same addresses and errors as `register_wrapper`.
+        ``sync=True`` promises ``fn`` never returns an awaitable (it may then run directly on
+        the Session's task). Same addresses and errors as `register_wrapper`.
         """
         entry = WrapperEntry(
-            fn=fn, name=name or str(getattr(fn, "__name__", "wrapper")), blocking=blocking
+            fn=fn,
+            name=name or str(getattr(fn, "__name__", "wrapper")),
+            blocking=blocking,
+            sync=sync,
         )
         return await self._ref.ask(RegisterWrapper(entry=entry, address=address))
 
@@ -782,7 +825,13 @@ async def open_session(
         session._in_loop = spawner.spawn(in_loop, f"{name}.in-loop-dispatcher")
         session._blocking = spawner.spawn(blocking, f"{name}.blocking-dispatcher")
         session._ref = spawner.spawn(
-            _SessionActor(session, session._in_loop, session._blocking), f"{name}.session"
+            _SessionActor(
+                session,
+                session._in_loop,
+                session._blocking,
+                inline=in_loop.runs_sync_tasks_inline,
+            ),
+            f"{name}.session",
         )
         session._lifecycle = spawner.spawn(_ShutdownActor(session), f"{name}.shutdown")
         try:

@@ -9,7 +9,7 @@ into a message for this actor:
 | Result(seq, tag 0)             | `IncomingResult`          | a nonzero tag is a protocol error     |
 | Hangup                         | `LinkLost(None)`          | 14/22 ignore its payload (§6)         |
 | Setup, opcode > 3, bad framing | `LinkLost(ProtocolError)` | fatal, as in LLVM                     |
-| EOF at a frame boundary        | `LinkLost(None)`          | the normal end of a session           |
+| EOF (or a reset) at a boundary | `LinkLost(None)`          | the normal end of a session           |
 | EOF inside a frame, I/O error  | `LinkLost(error)`         |                                       |
 
 Calls go from the link straight to the Session, with a reply that hands the result to this
@@ -113,10 +113,22 @@ class _LinkProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._can_write.set()
-        if exc is not None:
-            self._end(DisconnectedError(f"disconnected: {exc}"))
-        else:
+        if exc is None:
             self._end(None)
+        elif isinstance(exc, ConnectionResetError) and self._at_frame_boundary():
+            # The controller closed its socket with our last frames unread (LLVM 22 does this
+            # after a failed link): it left between messages, which is how sessions end.
+            log.debug("controller reset the connection at a frame boundary: %s", exc)
+            self._end(None)
+        else:
+            self._end(DisconnectedError(f"disconnected: {exc}"))
+
+    def _at_frame_boundary(self) -> bool:
+        try:
+            self._decoder.feed_eof()
+        except ProtocolError:
+            return False
+        return True
 
     def pause_writing(self) -> None:
         self._can_write.clear()

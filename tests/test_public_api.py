@@ -9,10 +9,10 @@ import pytest
 
 ACTORS_API = {
     "Actor", "ActorClosedError", "ActorCrashedError", "ActorError", "ActorRef",
-    "AddressResolver", "Ask", "CallController", "ControllerAccess", "DetachResource",
+    "Ask", "CallController", "ControllerAccess", "DetachResource",
     "Disconnect", "DisconnectedError", "Dispatch", "ErrorReporter", "ExecutionScope",
     "ExecutionScopeGuard", "InLoopDispatcher", "InProcessControllerAccess", "IncomingCall",
-    "IncomingResult", "LinkLost", "ManualDispatcher", "NoControllerError", "OutOfBandError",
+    "IncomingResult", "LinkLost", "ManualDispatcher", "NativeWrapperFactory", "NoControllerError", "OutOfBandError",
     "PendingCount", "RemoteCallError", "ResourceManager", "ReturnFn", "RunNext",
     "RunUntilEmpty", "ScopeState", "Session", "SessionShutdownError", "SessionStatistics",
     "ShutdownDispatcher", "ShutdownResource", "Task", "TaskDispatcher", "ThreadPoolDispatcher",

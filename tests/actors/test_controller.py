@@ -82,18 +82,19 @@ async def test_raw_wrapper_may_return_later_from_another_thread() -> None:
     """A seed-ABI wrapper can stash return_fn and answer later from a thread."""
     async with open_session() as session:
         controller = await SimulatedController.attach(session)
-        answered = threading.Event()
+        returned_on: list[int] = []
 
         def later(session: Session, call_id: int, return_fn: ReturnFn, args: bytes) -> None:
             def worker() -> None:
+                returned_on.append(threading.get_ident())
                 return_fn(session, call_id, b"late:" + args)
-                answered.set()
 
             threading.Thread(target=worker).start()
 
         address = await session.register_raw_wrapper(later)
         assert await controller.call(address, b"x", timeout=5) == b"late:x"
-        assert answered.is_set()
+        assert returned_on
+        assert returned_on[0] != threading.get_ident()
 
 
 @pytest.mark.asyncio
