@@ -1,5 +1,5 @@
 """``python -m actors``: the same executor as the ``orcrt-executor`` command."""
 
-from ._cli import main
+from ._cli import entry
 
-raise SystemExit(main())
+entry()

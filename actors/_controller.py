@@ -57,7 +57,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class CallController:
     """Executor -> controller call of handler ``tag`` with ``args``; ``reply`` gets the result.
 
@@ -70,7 +70,7 @@ class CallController:
     reply: asyncio.Future[bytes]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class IncomingCall:
     """Controller -> executor call of the wrapper at ``address``; ``ref`` identifies the call
     on the link (the frame's sequence number) and comes back in `send_result`."""
@@ -80,7 +80,7 @@ class IncomingCall:
     args: bytes
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class IncomingResult:
     """The controller's answer to our call number ``seq_no``."""
 
@@ -88,7 +88,7 @@ class IncomingResult:
     result: WrapperResult
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class WrapperDone:
     """The wrapper for incoming call ``ref`` finished with ``result``."""
 
@@ -96,7 +96,7 @@ class WrapperDone:
     result: WrapperResult
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Disconnect(Ask[None]):
     """Detach from the controller (idempotent). Replies once no call will be received or
     accepted any more; ``reason`` is None for an orderly detach."""
@@ -104,7 +104,7 @@ class Disconnect(Ask[None]):
     reason: BaseException | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class LinkLost:
     """The link ended by itself; ``reason`` is None for a clean end (EOF at a frame boundary)."""
 

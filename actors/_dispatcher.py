@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Task:
     """A unit of work: ``run()`` once, or ``refuse(error)`` once if it cannot be run.
 
@@ -65,14 +65,14 @@ class Task:
     name: str = "task"
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Dispatch:
     """Run ``task`` (tell). Refused through ``task.refuse`` after shutdown."""
 
     task: Task
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class ShutdownDispatcher(Ask[None]):
     """Stop taking tasks; wait for running ones (queued ones of a manual dispatcher are refused).
 
@@ -80,14 +80,14 @@ class ShutdownDispatcher(Ask[None]):
     """
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class RunNext(Ask[bool]):
     """Manual dispatcher: run the oldest (``fifo``) or newest queued task; reply whether one ran."""
 
     fifo: bool = True
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class RunUntilEmpty(Ask[int]):
     """Manual dispatcher: run tasks (including ones queued meanwhile) until none is left.
 
@@ -97,7 +97,7 @@ class RunUntilEmpty(Ask[int]):
     fifo: bool = True
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class PendingCount(Ask[int]):
     """Manual dispatcher: how many tasks are queued."""
 
@@ -263,8 +263,9 @@ class ThreadPoolDispatcher(TaskDispatcher):
         self._end()
 
     async def _stop(self) -> None:
-        # Joining the workers blocks, so it happens on a helper thread, not the loop.
-        await asyncio.to_thread(self._pool.shutdown, wait=True)
+        # Called once no task runs: the workers are idle and exit as soon as they are told,
+        # so joining them here is quick (a helper thread to join them would cost more).
+        self._pool.shutdown(wait=True)
 
 
 class ManualDispatcher(TaskDispatcher):

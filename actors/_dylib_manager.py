@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["DylibRequest", "DylibResolver", "LookupSymbols", "OpenLibrary"]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class OpenLibrary(Ask[int]):
     """Open ``path`` ("" = this process) with ``mode`` (must be 0); reply with a handle."""
 
@@ -39,7 +39,7 @@ class OpenLibrary(Ask[int]):
     mode: int = 0
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class LookupSymbols(Ask["tuple[int | None, ...]"]):
     """Look ``names`` up in the library ``handle``; one address (or None) per name, in order.
 

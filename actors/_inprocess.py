@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class LinkOpened:
     """To the controller: the executor side is up; ``access`` is where to send calls."""
 
@@ -39,7 +39,7 @@ class LinkOpened:
     session_name: str
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class ExecutorCall:
     """To the controller: the executor calls handler ``tag``; answer with ``IncomingResult``."""
 
@@ -48,7 +48,7 @@ class ExecutorCall:
     args: bytes
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class WrapperResultSent:
     """To the controller: the result of its call ``ref`` of an executor wrapper."""
 
@@ -56,7 +56,7 @@ class WrapperResultSent:
     result: WrapperResult
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class LinkClosed:
     """To the controller: the executor side closed the link (no further calls either way)."""
 

@@ -63,49 +63,49 @@ ActionHandler = Callable[[bytes], "str | None"]
 """A Python-implemented alloc action: argument bytes in, None (success) or an error message."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Reserve(Ask[int]):
     """Reserve ``size`` bytes of address space (read-write); reply with the base."""
 
     size: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Finalize(Ask[None]):
     """LLVM 14: copy and protect segments, run finalize actions (allocation keyed by base)."""
 
     request: FinalizeRequest
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Deallocate(Ask[None]):
     """LLVM 14: run dealloc actions and unmap each allocation in ``bases``."""
 
     bases: tuple[int, ...]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Initialize(Ask[int]):
     """LLVM 22: like `Finalize`, recording a region; reply with its start (the init key)."""
 
     request: FinalizeRequest
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Deinitialize(Ask[None]):
     """LLVM 22: run the dealloc actions of the regions ``keys`` (in reverse order)."""
 
     keys: tuple[int, ...]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class Release(Ask[None]):
     """LLVM 22: release each slab in ``bases`` with whatever regions it still holds."""
 
     bases: tuple[int, ...]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class RegisterEhFrame(Ask[None]):
     """Register (or deregister) the ``.eh_frame`` section [start, end) with the unwinder."""
 
@@ -114,7 +114,7 @@ class RegisterEhFrame(Ask[None]):
     register: bool = True
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class RegisterDebugObject(Ask[None]):
     """Tell an attached debugger about the debug object at [start, end) (GDB JIT interface)."""
 

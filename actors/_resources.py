@@ -28,7 +28,7 @@ __all__ = ["DetachResource", "ResourceManager", "ResourceManagerMessage", "Shutd
 M = TypeVar("M")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class DetachResource(Ask[None]):
     """The controller is gone: no further requests will come (no further allocations or frees).
 
@@ -36,7 +36,7 @@ class DetachResource(Ask[None]):
     """
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class ShutdownResource(Ask[None]):
     """The Session is shutting down and no JIT'd code runs: release everything."""
 

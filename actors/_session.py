@@ -114,7 +114,7 @@ class SessionStatistics:
 # -- messages to the Session actor --------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class RegisterWrapper(Ask[int]):
     """Register ``entry`` at ``address`` (or the next free token address); reply the address."""
 
@@ -122,7 +122,7 @@ class RegisterWrapper(Ask[int]):
     address: int | None = None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class WrapperCall:
     """Run the wrapper at ``address`` with ``args``; ``reply`` gets its result (a future, or a
     `CallbackReply` that forwards it without a detour through the loop)."""
@@ -132,7 +132,7 @@ class WrapperCall:
     reply: Reply[bytes]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class WrapperReturned:
     """``return_fn`` was called for ``call_id`` with ``result``."""
 
@@ -140,7 +140,7 @@ class WrapperReturned:
     result: WrapperResult
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class ControllerCallRequest:
     """Executor -> controller call; ``reply`` resolves with the controller's result."""
 
@@ -149,14 +149,14 @@ class ControllerCallRequest:
     reply: asyncio.Future[bytes]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class AttachController(Ask[None]):
     """Make ``access`` the Session's controller link (once per Session)."""
 
     access: ActorRef[ControllerAccessMessage]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class ControllerDetached:
     """The controller access ``access`` disconnected (sent exactly once by that access)."""
 
@@ -164,14 +164,14 @@ class ControllerDetached:
     reason: BaseException | None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class AddResourceManager(Ask[None]):
     """Register a resource manager; refused once shutdown began."""
 
     manager: ActorRef[ResourceManagerMessage]
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class ConfigureNativeCalls(Ask[None]):
     """Call addresses with no registered wrapper through ``factory`` (None: refuse them).
 
@@ -183,7 +183,7 @@ class ConfigureNativeCalls(Ask[None]):
     guarded: bool = True
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class AllowNativeTargets:
     """Update the guard's allow-list: ``ranges`` replaces the executable ranges of ``source``
     (when given); ``addresses`` are added (resolved symbols)."""
@@ -193,29 +193,29 @@ class AllowNativeTargets:
     addresses: tuple[int, ...] = ()
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class CheckNativeTarget(Ask["str | None"]):
     """Reply None if native code at ``address`` may be called, else the refusal message."""
 
     address: int
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class GetController(Ask["ActorRef[ControllerAccessMessage] | None"]):
     """Reply with the attached controller access, if any."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class TakeDetachSnapshot(Ask["tuple[ActorRef[ResourceManagerMessage], ...]"]):
     """Mark the Session detached; reply with the resource managers to detach."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class BeginShutdown(Ask["tuple[ActorRef[ResourceManagerMessage], ...]"]):
     """Refuse new resource managers and controllers; reply with those to shut down."""
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class GetStatistics(Ask[SessionStatistics]):
     """Reply with a `SessionStatistics` snapshot."""
 
@@ -874,22 +874,22 @@ def run(
 # Lifecycle messages live here so the Session handle can send them; the actor is _shutdown.py.
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class _DetachSession(Ask[None]):
     pass
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class _ShutdownSession(Ask[None]):
     pass
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class _ControllerGone:
     reason: BaseException | None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, eq=False)
 class _AddCallback:
     kind: str
     callback: Callable[..., object]

@@ -20,124 +20,147 @@ entry points through fixed prototypes, and defines GDB's ``__jit_debug_descripto
 ``__jit_debug_register_code``. Everything else is ctypes.
 """
 
-from ._call import AsyncReturn as AsyncReturn
-from ._call import AsyncReturnChannel as AsyncReturnChannel
-from ._call import ChannelStatistics as ChannelStatistics
-from ._call import call_async_wrapper as call_async_wrapper
-from ._call import call_wrapper as call_wrapper
-from ._call import run_as_int as run_as_int
-from ._call import run_as_main as run_as_main
-from ._call import run_as_void as run_as_void
-from ._dispatch import DispatchContext as DispatchContext
-from ._dispatch import DispatchHandler as DispatchHandler
-from ._dispatch import DispatchStatistics as DispatchStatistics
-from ._dylib import CXX_RUNTIME_LIBRARIES as CXX_RUNTIME_LIBRARIES
-from ._dylib import DylibManager as DylibManager
-from ._ehframe import EhFrameRegistrar as EhFrameRegistrar
-from ._errors import EhFrameError as EhFrameError
-from ._errors import LibraryLoadError as LibraryLoadError
-from ._errors import MemoryAccessError as MemoryAccessError
-from ._errors import MemoryMapError as MemoryMapError
-from ._errors import NativeCallError as NativeCallError
-from ._errors import NativeError as NativeError
-from ._errors import SymbolNotFoundError as SymbolNotFoundError
-from ._gdb_jit import JIT_NOACTION as JIT_NOACTION
-from ._gdb_jit import JIT_REGISTER_FN as JIT_REGISTER_FN
-from ._gdb_jit import JIT_UNREGISTER_FN as JIT_UNREGISTER_FN
-from ._gdb_jit import DebugObjectRegistrar as DebugObjectRegistrar
-from ._gdb_jit import JitDebugDescriptor as JitDebugDescriptor
-from ._gdb_jit import deregister_debug_object as deregister_debug_object
-from ._gdb_jit import jit_debug_descriptor as jit_debug_descriptor
-from ._gdb_jit import register_debug_object as register_debug_object
-from ._memory import MAX_READ_SIZE as MAX_READ_SIZE
-from ._memory import PROT_EXEC as PROT_EXEC
-from ._memory import PROT_READ as PROT_READ
-from ._memory import PROT_WRITE as PROT_WRITE
-from ._memory import checked_read as checked_read
-from ._memory import checked_write as checked_write
-from ._memory import flush_icache as flush_icache
-from ._memory import map_anonymous as map_anonymous
-from ._memory import page_size as page_size
-from ._memory import protect as protect
-from ._memory import read as read
-from ._memory import read_buffers as read_buffers
-from ._memory import read_cstring as read_cstring
-from ._memory import read_cstrings as read_cstrings
-from ._memory import read_uint as read_uint
-from ._memory import read_uints as read_uints
-from ._memory import unmap as unmap
-from ._memory import write as write
-from ._memory import write_buffers as write_buffers
-from ._memory import write_uint as write_uint
-from ._memory import write_uints as write_uints
-from ._memory import zero as zero
-from ._memory_map import FINALIZE_LIFETIME as FINALIZE_LIFETIME
-from ._memory_map import ActionPair as ActionPair
-from ._memory_map import MemoryMap as MemoryMap
-from ._memory_map import MemoryMapStatistics as MemoryMapStatistics
-from ._memory_map import RunAction as RunAction
-from ._memory_map import Segment as Segment
-from ._memory_map import WrapperCall as WrapperCall
-from ._shim import load_shim as load_shim
+from __future__ import annotations
 
-__all__ = [
-    "CXX_RUNTIME_LIBRARIES",
-    "FINALIZE_LIFETIME",
-    "JIT_NOACTION",
-    "JIT_REGISTER_FN",
-    "JIT_UNREGISTER_FN",
-    "MAX_READ_SIZE",
-    "PROT_EXEC",
-    "PROT_READ",
-    "PROT_WRITE",
-    "ActionPair",
-    "AsyncReturn",
-    "AsyncReturnChannel",
-    "ChannelStatistics",
-    "DebugObjectRegistrar",
-    "DispatchContext",
-    "DispatchHandler",
-    "DispatchStatistics",
-    "DylibManager",
-    "EhFrameError",
-    "EhFrameRegistrar",
-    "JitDebugDescriptor",
-    "LibraryLoadError",
-    "MemoryAccessError",
-    "MemoryMap",
-    "MemoryMapError",
-    "MemoryMapStatistics",
-    "NativeCallError",
-    "NativeError",
-    "RunAction",
-    "Segment",
-    "SymbolNotFoundError",
-    "WrapperCall",
-    "call_async_wrapper",
-    "call_wrapper",
-    "checked_read",
-    "checked_write",
-    "deregister_debug_object",
-    "flush_icache",
-    "jit_debug_descriptor",
-    "load_shim",
-    "map_anonymous",
-    "page_size",
-    "protect",
-    "read",
-    "read_buffers",
-    "read_cstring",
-    "read_cstrings",
-    "read_uint",
-    "read_uints",
-    "register_debug_object",
-    "run_as_int",
-    "run_as_main",
-    "run_as_void",
-    "unmap",
-    "write",
-    "write_buffers",
-    "write_uint",
-    "write_uints",
-    "zero",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._call import AsyncReturn as AsyncReturn
+    from ._call import AsyncReturnChannel as AsyncReturnChannel
+    from ._call import ChannelStatistics as ChannelStatistics
+    from ._call import call_async_wrapper as call_async_wrapper
+    from ._call import call_wrapper as call_wrapper
+    from ._call import run_as_int as run_as_int
+    from ._call import run_as_main as run_as_main
+    from ._call import run_as_void as run_as_void
+    from ._dispatch import DispatchContext as DispatchContext
+    from ._dispatch import DispatchHandler as DispatchHandler
+    from ._dispatch import DispatchStatistics as DispatchStatistics
+    from ._dylib import CXX_RUNTIME_LIBRARIES as CXX_RUNTIME_LIBRARIES
+    from ._dylib import DylibManager as DylibManager
+    from ._ehframe import EhFrameRegistrar as EhFrameRegistrar
+    from ._errors import EhFrameError as EhFrameError
+    from ._errors import LibraryLoadError as LibraryLoadError
+    from ._errors import MemoryAccessError as MemoryAccessError
+    from ._errors import MemoryMapError as MemoryMapError
+    from ._errors import NativeCallError as NativeCallError
+    from ._errors import NativeError as NativeError
+    from ._errors import SymbolNotFoundError as SymbolNotFoundError
+    from ._gdb_jit import JIT_NOACTION as JIT_NOACTION
+    from ._gdb_jit import JIT_REGISTER_FN as JIT_REGISTER_FN
+    from ._gdb_jit import JIT_UNREGISTER_FN as JIT_UNREGISTER_FN
+    from ._gdb_jit import DebugObjectRegistrar as DebugObjectRegistrar
+    from ._gdb_jit import JitDebugDescriptor as JitDebugDescriptor
+    from ._gdb_jit import deregister_debug_object as deregister_debug_object
+    from ._gdb_jit import jit_debug_descriptor as jit_debug_descriptor
+    from ._gdb_jit import register_debug_object as register_debug_object
+    from ._memory import MAX_READ_SIZE as MAX_READ_SIZE
+    from ._memory import PROT_EXEC as PROT_EXEC
+    from ._memory import PROT_READ as PROT_READ
+    from ._memory import PROT_WRITE as PROT_WRITE
+    from ._memory import checked_read as checked_read
+    from ._memory import checked_write as checked_write
+    from ._memory import flush_icache as flush_icache
+    from ._memory import map_anonymous as map_anonymous
+    from ._memory import page_size as page_size
+    from ._memory import protect as protect
+    from ._memory import read as read
+    from ._memory import read_buffers as read_buffers
+    from ._memory import read_cstring as read_cstring
+    from ._memory import read_cstrings as read_cstrings
+    from ._memory import read_uint as read_uint
+    from ._memory import read_uints as read_uints
+    from ._memory import unmap as unmap
+    from ._memory import write as write
+    from ._memory import write_buffers as write_buffers
+    from ._memory import write_uint as write_uint
+    from ._memory import write_uints as write_uints
+    from ._memory import zero as zero
+    from ._memory_map import FINALIZE_LIFETIME as FINALIZE_LIFETIME
+    from ._memory_map import ActionPair as ActionPair
+    from ._memory_map import MemoryMap as MemoryMap
+    from ._memory_map import MemoryMapStatistics as MemoryMapStatistics
+    from ._memory_map import RunAction as RunAction
+    from ._memory_map import Segment as Segment
+    from ._memory_map import WrapperCall as WrapperCall
+    from ._shim import load_shim as load_shim
+
+# Public name -> the private module that defines it. Names load on first use, so importing
+# native costs nothing until a name is used (the executor's start-up path stays lean).
+_EXPORTS: dict[str, str] = {
+    "AsyncReturn": "_call",
+    "AsyncReturnChannel": "_call",
+    "ChannelStatistics": "_call",
+    "call_async_wrapper": "_call",
+    "call_wrapper": "_call",
+    "run_as_int": "_call",
+    "run_as_main": "_call",
+    "run_as_void": "_call",
+    "DispatchContext": "_dispatch",
+    "DispatchHandler": "_dispatch",
+    "DispatchStatistics": "_dispatch",
+    "CXX_RUNTIME_LIBRARIES": "_dylib",
+    "DylibManager": "_dylib",
+    "EhFrameRegistrar": "_ehframe",
+    "EhFrameError": "_errors",
+    "LibraryLoadError": "_errors",
+    "MemoryAccessError": "_errors",
+    "MemoryMapError": "_errors",
+    "NativeCallError": "_errors",
+    "NativeError": "_errors",
+    "SymbolNotFoundError": "_errors",
+    "DebugObjectRegistrar": "_gdb_jit",
+    "JIT_NOACTION": "_gdb_jit",
+    "JIT_REGISTER_FN": "_gdb_jit",
+    "JIT_UNREGISTER_FN": "_gdb_jit",
+    "JitDebugDescriptor": "_gdb_jit",
+    "deregister_debug_object": "_gdb_jit",
+    "jit_debug_descriptor": "_gdb_jit",
+    "register_debug_object": "_gdb_jit",
+    "MAX_READ_SIZE": "_memory",
+    "PROT_EXEC": "_memory",
+    "PROT_READ": "_memory",
+    "PROT_WRITE": "_memory",
+    "checked_read": "_memory",
+    "checked_write": "_memory",
+    "flush_icache": "_memory",
+    "map_anonymous": "_memory",
+    "page_size": "_memory",
+    "protect": "_memory",
+    "read": "_memory",
+    "read_buffers": "_memory",
+    "read_cstring": "_memory",
+    "read_cstrings": "_memory",
+    "read_uint": "_memory",
+    "read_uints": "_memory",
+    "unmap": "_memory",
+    "write": "_memory",
+    "write_buffers": "_memory",
+    "write_uint": "_memory",
+    "write_uints": "_memory",
+    "zero": "_memory",
+    "ActionPair": "_memory_map",
+    "FINALIZE_LIFETIME": "_memory_map",
+    "MemoryMap": "_memory_map",
+    "MemoryMapStatistics": "_memory_map",
+    "RunAction": "_memory_map",
+    "Segment": "_memory_map",
+    "WrapperCall": "_memory_map",
+    "load_shim": "_shim",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'native' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
