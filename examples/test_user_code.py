@@ -38,7 +38,12 @@ async def test_inventory_reports_each_addition(
 ) -> None:
     """Each call updates the inventory and logs one line to the controller."""
     logged: list[bytes] = []
-    await simulated_controller.register_handler(LOG_TAG, lambda line: logged.append(line) or b"")
+
+    def log_line(line: bytes) -> bytes:
+        logged.append(line)
+        return b""
+
+    await simulated_controller.register_handler(LOG_TAG, log_line)
     address = await orcrt_session.register_wrapper(Inventory(orcrt_session).add)
     request = json.dumps({"name": "bolt", "count": 3}).encode()
     assert json.loads(await simulated_controller.call(address, request, timeout=5)) == {"bolt": 3}

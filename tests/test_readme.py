@@ -19,8 +19,10 @@ def test_readme_opens_with_demo_and_test_commands() -> None:
     commands = _opening_commands()
     assert len(commands) == 2
     demo, tests = commands
-    assert demo.startswith("pip install ") and "\n" not in demo
-    assert tests.startswith("pip install ") and "pytest" in tests
+    assert demo.startswith("pip install ")
+    assert "\n" not in demo
+    assert tests.startswith("pip install ")
+    assert "pytest" in tests
 
 
 def test_readme_test_command_is_what_ci_runs() -> None:
