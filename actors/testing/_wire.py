@@ -286,6 +286,7 @@ class WireController:
         _llvm_major: int,
         _process: _Process | None,
         _half_close: bool,
+        _handlers: Mapping[int, Handler] | None = None,
     ) -> None:
         self.llvm_major = _llvm_major
         self.call_timeout = DEFAULT_TIMEOUT
@@ -302,6 +303,8 @@ class WireController:
         self._pending: dict[int, asyncio.Future[bytes]] = {}
         self._abandoned: set[int] = set()
         self._handlers: dict[int, Handler] = {}
+        for tag, handler in (_handlers or {}).items():
+            self.add_handler(tag, handler)
         self._handler_tasks: set[asyncio.Task[None]] = set()
         self._next_seq = 1
         self._setup_payload = b""
@@ -332,6 +335,7 @@ class WireController:
         command: Sequence[str] | None = None,
         env: Mapping[str, str | None] | None = None,
         pass_version: bool = True,
+        handlers: Mapping[int, Handler] | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
     ) -> WireController:
         """Start an executor over two pipes and wait for its Setup.
@@ -339,7 +343,9 @@ class WireController:
         Runs ``command`` (default `executor_command`) with ``--llvm-version N`` (unless
         ``pass_version`` is false, e.g. to test ``ORCRT_LLVM_VERSION``), then ``args``, then
         ``filedescs=R,W``. ``env`` is applied on top of this process's environment (a value of
-        None removes that variable). Call from a coroutine on the loop that will use it.
+        None removes that variable). ``handlers`` are registered (as by `add_handler`) before
+        the first frame is read, for executors that call the controller at once. Call from a
+        coroutine on the loop that will use it.
 
         Raises:
             DisconnectedError: the executor ended before sending Setup (message: its exit
@@ -380,7 +386,7 @@ class WireController:
         except BaseException:
             await process.aclose()
             raise
-        controller = cls(reader, writer, llvm_major, process, False)
+        controller = cls(reader, writer, llvm_major, process, False, handlers)
         await controller._wait_setup(timeout)
         return controller
 
@@ -391,11 +397,13 @@ class WireController:
         port: int,
         llvm_major: int,
         *,
+        handlers: Mapping[int, Handler] | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
     ) -> WireController:
         """Connect to an executor listening on ``host:port`` over TCP and wait for its Setup.
 
         The controller owns no process (`wait` is not available; see `ListeningExecutor`).
+        ``handlers`` as in `spawn`.
         ``close`` half-closes the socket, so the executor's last frames can still be read.
 
         Raises:
@@ -408,7 +416,7 @@ class WireController:
         protocol.setup_layout_for(llvm_major)
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(host, port, limit=_READ_CHUNK)
-        controller = cls(reader, writer, llvm_major, None, True)
+        controller = cls(reader, writer, llvm_major, None, True, handlers)
         await controller._wait_setup(timeout)
         return controller
 
@@ -835,9 +843,16 @@ class ListeningExecutor:
             raise
         return cls(process, match.group(1), int(match.group(2)), llvm_major)
 
-    async def connect(self, *, timeout: float | None = DEFAULT_TIMEOUT) -> WireController:
+    async def connect(
+        self,
+        *,
+        handlers: Mapping[int, Handler] | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> WireController:
         """Open a new session: connect and wait for its Setup (see `WireController.connect`)."""
-        return await WireController.connect(self.host, self.port, self.llvm_major, timeout=timeout)
+        return await WireController.connect(
+            self.host, self.port, self.llvm_major, handlers=handlers, timeout=timeout
+        )
 
     async def wait(self, timeout: float | None = DEFAULT_TIMEOUT) -> ExecutorExit:
         """Wait for the process to exit; return its status and output.

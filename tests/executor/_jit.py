@@ -51,6 +51,14 @@ def wrapper_returning(data: bytes) -> bytes:
     return b"\xb8" + data.ljust(4, b"\0") + b"\xba" + struct.pack("<I", len(data)) + b"\xc3"
 
 
+def store_byte(address: int, value: int) -> bytes:
+    """A wrapper-ABI function storing ``value`` at ``address`` and returning an empty result.
+
+    movabs rax, address; mov byte [rax], value; xor eax, eax; xor edx, edx; ret.
+    """
+    return b"\x48\xb8" + _imm64(address) + b"\xc6\x00" + bytes([value]) + b"\x31\xc0\x31\xd2\xc3"
+
+
 def load_byte(address: int) -> bytes:
     """``int f(void) { return *(unsigned char *)address; }``: movabs rax; movzx eax, [rax]; ret."""
     return b"\x48\xb8" + _imm64(address) + b"\x0f\xb6\x00\xc3"

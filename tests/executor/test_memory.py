@@ -116,6 +116,28 @@ async def test_memory_segment_outside_any_reservation_is_refused(wire: WireContr
     assert await reserve(wire, PAGE)  # still serving
 
 
+async def test_memory_segment_reaching_into_another_reservation_is_refused(
+    wire: WireController,
+) -> None:
+    """A segment that starts in one reservation and runs past its end (14: or a second
+    segment in another reservation) is refused; the other reservation keeps its bytes."""
+    victim = await reserve(wire, PAGE)
+    await _dirty(wire, victim, 16)
+    base = await reserve(wire, PAGE)
+    too_long = await finalize(wire, [SegmentFinalizeRequest(RW, base, 2 * PAGE, b"x")])
+    assert isinstance(too_long, Failure)
+    base = await reserve(wire, PAGE)
+    elsewhere = await finalize(
+        wire,
+        [
+            SegmentFinalizeRequest(RW, base, PAGE, b""),
+            SegmentFinalizeRequest(RW, victim, PAGE, b""),
+        ],
+    )
+    assert isinstance(elsewhere, Failure)
+    assert await peek(wire, victim, 16) == bytes([DIRT]) * 16
+
+
 async def test_memory_bad_instance_is_an_error_value(wire: WireController) -> None:
     """Every memory wrapper checks ``Inst``: a wrong one answers an error value naming it."""
     bad = memory_instance(wire) ^ 0x10

@@ -58,6 +58,13 @@ async def test_session_end_hangup_exits_0(wire: WireController) -> None:
     assert (status.returncode, status.stderr) == (0, "")
 
 
+async def test_session_end_hangup_with_garbage_payload_exits_0(wire: WireController) -> None:
+    """14 and 22 ignore the Hangup payload; so does orcrt, even when it is not an SPSError."""
+    await wire.send_frame(Opcode.HANGUP, 0, 0, b"\x07garbage")
+    status = await wire.wait()
+    assert (status.returncode, status.stderr) == (0, "")
+
+
 async def test_session_end_eof_inside_header_exits_1(wire: WireController) -> None:
     """EOF after part of a header: exit 1, one error line."""
     _one_error_line(await _end_with(wire, _header(40, Opcode.CALL_WRAPPER)[:20]))
@@ -71,18 +78,27 @@ async def test_session_end_eof_inside_payload_exits_1(wire: WireController) -> N
     _one_error_line(await _end_with(wire, frame[:-3]))
 
 
-async def test_session_end_unknown_opcode_exits_1(wire: WireController) -> None:
-    """A header with opcode 9 is fatal at once (no EOF needed): exit 1, one error line."""
-    await wire.send_bytes(_header(32, 9))
-    line = _one_error_line(await wire.wait())
-    assert "9" in line
+@pytest.mark.parametrize(
+    ("header", "named"),
+    [
+        pytest.param(_header(32, 9), "opcode 9", id="opcode-9"),
+        pytest.param(_header(31, Opcode.CALL_WRAPPER), "31", id="size-31"),
+        pytest.param(_header(0, Opcode.RESULT), "MsgSize 0", id="size-0"),
+        pytest.param(_header(1 << 62, Opcode.CALL_WRAPPER), str(1 << 62), id="size-2^62"),
+    ],
+)
+async def test_session_end_malformed_header_exits_1(
+    wire: WireController, header: bytes, named: str
+) -> None:
+    """A bad header is fatal at once (no EOF needed, nothing buffered): exit 1, one line."""
+    await wire.send_bytes(header)
+    assert named in _one_error_line(await wire.wait())
 
 
-async def test_session_end_size_below_header_exits_1(wire: WireController) -> None:
-    """A header declaring MsgSize < 32 is fatal: exit 1, one error line naming the size."""
-    await wire.send_bytes(_header(31, Opcode.CALL_WRAPPER))
-    line = _one_error_line(await wire.wait())
-    assert "31" in line
+async def test_session_end_result_with_a_tag_exits_1(wire: WireController) -> None:
+    """A Result must carry tag 0 (LLVM: "Unexpected TagAddr in result message")."""
+    await wire.send_frame(Opcode.RESULT, 1, 5, b"")
+    assert "0x5" in _one_error_line(await wire.wait())
 
 
 async def test_session_end_result_for_unknown_sequence_number_exits_1(
@@ -131,3 +147,26 @@ async def test_session_end_while_jitted_code_waits_in_dispatch(wire: WireControl
     with pytest.raises(DisconnectedError):
         await running
     _one_error_line(await wire.wait())
+
+
+@requires_x86_64
+async def test_session_end_eof_while_jitted_code_waits_in_dispatch(wire: WireController) -> None:
+    """A clean EOF while JIT'd code waits in dispatch: the dispatch fails, the code returns,
+    the executor exits 0 (no hang on the blocked worker)."""
+    entered = asyncio.Event()
+    never = asyncio.Event()
+
+    async def handler(args: bytes) -> bytes:
+        entered.set()
+        await never.wait()
+        return b""
+
+    wire.add_handler(TAG, handler)
+    running = asyncio.create_task(run_main(wire, await load_dispatching_main(wire, TAG, b"")))
+    async with asyncio.timeout(10):
+        await entered.wait()
+    await wire.close()
+    with pytest.raises(DisconnectedError):
+        await running
+    status = await wire.wait()
+    assert (status.returncode, status.stderr) == (0, "")
