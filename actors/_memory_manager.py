@@ -28,7 +28,8 @@ knows the code.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TypeVar, assert_never
 
 import attrs
@@ -156,6 +157,10 @@ class MemoryManager(ResourceManager[MemoryRequest]):
         self._eh_frames = native.EhFrameRegistrar()
         self._debug_objects = native.DebugObjectRegistrar()
         self._shutting_down = False
+        # Executable segments of the request being finalized: by the time its actions run
+        # they are mapped executable, and actions may target them (the map records the
+        # region only after its actions succeeded).
+        self._request_code: tuple[tuple[int, int], ...] = ()
 
     def __repr__(self) -> str:
         stats = self._map.statistics()
@@ -172,7 +177,8 @@ class MemoryManager(ResourceManager[MemoryRequest]):
             case Reserve(size=size):
                 return memory.reserve(size)
             case Finalize(request=request):
-                await self._run(memory.finalize, request.segments, request.actions)
+                with self._code_of(request):
+                    await self._run(memory.finalize, request.segments, request.actions)
                 self._announce()
                 return None
             case Deallocate(bases=bases):
@@ -180,7 +186,8 @@ class MemoryManager(ResourceManager[MemoryRequest]):
                 self._announce()
                 return None
             case Initialize(request=request):
-                key = await self._run(memory.initialize, request.segments, request.actions)
+                with self._code_of(request):
+                    key = await self._run(memory.initialize, request.segments, request.actions)
                 self._announce()
                 return key
             case Deinitialize(keys=keys):
@@ -217,6 +224,23 @@ class MemoryManager(ResourceManager[MemoryRequest]):
             return await asyncio.to_thread(operation, *args)
         return operation(*args)
 
+    @contextlib.contextmanager
+    def _code_of(self, request: FinalizeRequest) -> Iterator[None]:
+        self._request_code = tuple(
+            (segment.addr, segment.addr + segment.size)
+            for segment in request.segments
+            if segment.prot & protocol.MemProt.EXEC
+        )
+        try:
+            yield
+        finally:
+            self._request_code = ()
+
+    def _executable(self, address: int) -> bool:
+        if self._map.contains_executable(address):
+            return True
+        return any(start <= address < end for start, end in self._request_code)
+
     def _is_native(self, pair: AllocActionCallPair) -> bool:
         return any(
             call.fn != 0 and call.fn not in self._action_tokens
@@ -233,7 +257,7 @@ class MemoryManager(ResourceManager[MemoryRequest]):
         handler = self._action_tokens.get(fn)
         if handler is not None:
             return handler(args)
-        if self._guarded and not self._map.contains_executable(fn):
+        if self._guarded and not self._executable(fn):
             return (
                 f"refusing alloc action at {fn:#x}: not inside executable memory this session "
                 "initialized (guarded mode)"

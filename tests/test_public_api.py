@@ -19,7 +19,10 @@ ACTORS_API = {
     "WrapperEntry", "WrapperFunction", "WrapperResult", "open_session", "python_wrapper", "run",
 }  # fmt: skip
 
-TESTING_API = {"ControllerStatistics", "Handler", "SimulatedController"}
+TESTING_API = {
+    "CallSignature", "ControllerStatistics", "ExecutorExit", "Handler", "ListeningExecutor",
+    "SimulatedController", "UnansweredCall", "WireController", "executor_command",
+}  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -72,12 +72,6 @@ async def test_alloc_actions_run_at_finalize_and_dealloc_at_free(wire: WireContr
     assert await peek(wire, markers, 2) == b"\x5a\xa5"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="orcrt bug (reported): guarded mode refuses a finalize action whose target is "
-    "R-X code of the same request, although that code is mapped and executable when the "
-    "actions run (native.MemoryMap adds the region's executable ranges only after its actions)",
-)
 async def test_alloc_action_may_target_code_of_the_same_request(wire: WireController) -> None:
     """An action may call code finalized by the same request (mapped R-X before actions run)."""
     markers = await _markers(wire)
