@@ -38,11 +38,13 @@ class ExecutorOptions:
     must be known up front. ``guarded``: refuse native calls outside memory this Session
     initialized and symbols it resolved (LLVM's executor has no such guard).
     ``max_frame_size``: the largest frame accepted from the controller.
+    ``busy_poll_us``: poll the link this long after each answer before sleeping (0 = off).
     """
 
     llvm_major: int
     guarded: bool = True
     max_frame_size: int = protocol.DEFAULT_MAX_FRAME_SIZE
+    busy_poll_us: float = 0.0
 
 
 def process_triple() -> str:
@@ -95,7 +97,11 @@ async def serve_pipes(
     """
     return await _serve(
         lambda payload: StreamControllerAccess.over_pipes(
-            read_fd, write_fd, payload, max_frame_size=options.max_frame_size
+            read_fd,
+            write_fd,
+            payload,
+            max_frame_size=options.max_frame_size,
+            busy_poll_us=options.busy_poll_us,
         ),
         options,
         "executor",
@@ -113,7 +119,10 @@ async def serve_socket(
     """Serve the controller on an accepted stream socket; return the exit status."""
     return await _serve(
         lambda payload: StreamControllerAccess.over_socket(
-            sock, payload, max_frame_size=options.max_frame_size
+            sock,
+            payload,
+            max_frame_size=options.max_frame_size,
+            busy_poll_us=options.busy_poll_us,
         ),
         options,
         name,

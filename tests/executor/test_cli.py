@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -88,6 +89,7 @@ def test_cli_script_next_to_the_interpreter_runs() -> None:
         (("--llvm-version", "22", "--max-sessions", "0", "listen=127.0.0.1:0"), "--max-sessions"),
         (("--llvm-version", "x", "listen=127.0.0.1:0"), "--llvm-version"),
         (("--log-level", "loud", "listen=127.0.0.1:0"), "--log-level"),
+        (("--llvm-version", "14", "--busy-poll-us", "-1", "listen=127.0.0.1:0"), "--busy-poll-us"),
     ],
 )
 def test_cli_bad_arguments_exit_2(args: tuple[str, ...], expected: str) -> None:
@@ -154,3 +156,20 @@ async def test_cli_wrong_version_is_visible_to_the_controller() -> None:
     """A controller expecting 14's layout cannot read a 22 Setup (why the version matters)."""
     with pytest.raises(protocol.DecodeError, match="Setup"):
         await WireController.spawn(14, pass_version=False, env={ENV: "22"})
+
+
+@pytest.mark.asyncio
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("major", [14, 22])
+async def test_cli_busy_polling_keeps_every_call_answered(major: int) -> None:
+    """With --busy-poll-us, sequential and pipelined calls are answered as without it."""
+    async with await WireController.spawn(major, args=("--busy-poll-us", "200")) as wc:
+        inst = wc.symbols[protocol.MEMORY_MANAGER_INSTANCE_SYMBOL]
+        bases = [await wc.call_sps(protocol.MEMORY_RESERVE, inst, 4096) for _ in range(20)]
+        assert len(set(bases)) == 20
+        pipelined = await asyncio.gather(
+            *(wc.call_sps(protocol.MEMORY_RESERVE, inst, 4096) for _ in range(20))
+        )
+        assert len(set(pipelined) | set(bases)) == 40
+        await wc.close()
+        assert (await wc.wait()).returncode == 0
