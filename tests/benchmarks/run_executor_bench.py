@@ -324,6 +324,17 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         "--hello-runs", type=int, default=3, help="timed hello.o runs per pair (default 3)"
     )
     parser.add_argument("--hello-ll", type=Path, default=_DEFAULT_HELLO_LL)
+    parser.add_argument(
+        "--venv",
+        action="store_true",
+        help="measure orcrt installed with `pip install .` into a fresh venv (in _build/venv) "
+        "instead of the current environment",
+    )
+    parser.add_argument(
+        "--orcrt-args",
+        default="",
+        help='extra orcrt-executor options, e.g. "--busy-poll-us 100"',
+    )
     parser.add_argument("--json", action="store_true", help="print everything as one JSON document")
     args = parser.parse_args(argv)
     for name in ("pairs", "iterations", "warmup", "hello_runs"):
@@ -332,10 +343,27 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def _install_venv() -> Path:
+    """orcrt as a user installs it: a fresh venv with ``pip install <repo>`` (not editable,
+    bytecode compiled by pip, no site-packages hooks of this machine). Returns the script."""
+    venv = _BUILD / "venv"
+    repo = _HERE.parent.parent
+    if not (venv / "bin" / "python").exists():
+        _run([sys.executable, "-m", "venv", str(venv)], timeout=300)
+    _run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--upgrade", str(repo)],
+        timeout=600,
+    )
+    return venv / "bin" / "orcrt-executor"
+
+
 def _commands(args: argparse.Namespace) -> dict[str, list[str]]:
     llvm = shlex.split(args.llvm_cmd or f"/usr/lib/llvm-{args.llvm}/bin/llvm-jitlink-executor")
+    extra = shlex.split(args.orcrt_args)
     if args.orcrt_cmd:
         orcrt = shlex.split(args.orcrt_cmd)
+    elif args.venv:
+        orcrt = [str(_install_venv()), "--llvm-version", str(args.llvm), *extra]
     else:
         # The console script next to this interpreter: a PATH lookup may find a shim (pyenv's
         # costs ~60 ms per start, which is not orcrt's start-up).
@@ -343,7 +371,7 @@ def _commands(args: argparse.Namespace) -> dict[str, list[str]]:
         found = str(beside) if beside.exists() else shutil.which("orcrt-executor")
         if found is None:
             raise BenchError("orcrt-executor is not installed; pass --orcrt-cmd")
-        orcrt = [found, "--llvm-version", str(args.llvm)]
+        orcrt = [found, "--llvm-version", str(args.llvm), *extra]
     for side, command in (("llvm", llvm), ("orcrt", orcrt)):
         if not command or shutil.which(command[0]) is None:
             raise BenchError(f"{side} executor not found or not executable: {command!r}")
