@@ -67,6 +67,7 @@ from ._wrappers import (
 __all__ = ["NativeWrapperFactory", "Session", "SessionStatistics", "WrapperEntry", "open_session"]
 
 log = logging.getLogger(__name__)
+_get_ident = threading.get_ident
 
 T = TypeVar("T")
 
@@ -385,8 +386,10 @@ class _SessionActor(Actor[SessionMessage]):
 
     def _run_inline(self, entry: WrapperEntry, call_id: int, args: bytes) -> None:
         # A synchronous pure-Python wrapper, run where the in-loop dispatcher would run it,
-        # under the execution scope the dispatcher would hold. Its return_fn lands in this
-        # actor's own queue, handled right after this message without waking anything.
+        # under the execution scope the dispatcher would hold. A result returned on this
+        # thread while it runs is delivered right here, without a message; the return
+        # function stays valid afterwards (a wrapper may keep it and return later, from any
+        # thread), and then goes the usual way, through the mailbox.
         session = self._session
         scope = session.execution_scope
         if not scope.try_retain():
@@ -394,12 +397,28 @@ class _SessionActor(Actor[SessionMessage]):
                 call_id, SessionShutdownError(f"session is shutting down; {entry.name} was not run")
             )
             return
+        loop_thread = session._thread_id
+        captured: list[WrapperResult] = []
+        running = True
+
+        def return_fn(target: Session, returned_id: int, result: WrapperResult, /) -> None:
+            if running and returned_id == call_id and not captured and _get_ident() == loop_thread:
+                captured.append(result)
+            else:
+                session.wrapper_return(target, returned_id, result)
+
         try:
-            entry.fn(session, call_id, session.wrapper_return, args)
+            entry.fn(session, call_id, return_fn, args)
         except Exception as exc:
-            session.wrapper_return(session, call_id, OutOfBandError(describe_exception(exc)))
+            if captured:
+                session.report_error(exc)
+            else:
+                captured.append(OutOfBandError(describe_exception(exc)))
         finally:
+            running = False
             scope.release()
+        if captured:
+            self._wrapper_returned(call_id, captured[0])
 
     def _native_refusal(self, address: int) -> str | None:
         if self._native_factory is None:

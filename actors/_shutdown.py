@@ -19,6 +19,7 @@ actor, the controller access, the resource managers and the dispatchers never wa
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, assert_never
 
@@ -94,9 +95,9 @@ class _ShutdownActor(Actor[_LifecycleMessage]):
         controller = await session._ref.ask(GetController())
         if controller is not None:
             try:
-                await controller.ask(Disconnect())
-            except ActorClosedError:
-                pass  # it is gone already, which is what we wanted
+                # A closed access is gone already, which is all a disconnect wants.
+                with contextlib.suppress(ActorClosedError):
+                    await controller.ask(Disconnect())
             except Exception as exc:
                 session.report_error(exc)
         self._detached = True

@@ -9,6 +9,7 @@ and answers ``01 <8-byte addr>`` or ``00 <u64 len> <message>``.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 from typing import Any, Generic, TypeVar
 
@@ -67,10 +68,9 @@ class WrapperSignature(Generic[R]):
             )
         fixed = self._fixed
         if fixed is not None:
-            try:
+            # A value struct refuses goes on to the field-by-field path, which names it.
+            with contextlib.suppress(struct.error):
                 return fixed.pack(*values)
-            except struct.error:
-                pass  # fall through to the field-by-field path, which names the culprit
         out = bytearray()
         self._fields.encode(out, values)
         return bytes(out)
