@@ -78,8 +78,9 @@ def python_wrapper(fn: PlainWrapper) -> WrapperFunction:
 
     The result is returned through ``return_fn`` once: the bytes the function returned, or an
     `OutOfBandError` with ``"<ExceptionType>: <message>"`` if it raised (or returned something
-    other than bytes). A sync function runs inline on the dispatcher; an async one runs as a
-    task of the Session, so a slow wrapper never holds up other calls.
+    other than bytes). A sync function runs on the loop without a hand-off (directly on the
+    Session's task with the standard in-loop dispatcher), so it must not block; an async one
+    runs as a task of the Session, so a slow wrapper never holds up other calls.
     """
     if inspect.iscoroutinefunction(fn):
         async_fn = fn
