@@ -469,6 +469,12 @@ class Session:
     Created by `open_session` (or `actors.run`); never constructed directly. Methods are called
     from coroutines on the Session's event loop unless they say otherwise. Several Sessions in
     one process are independent: separate actors, tables, scopes and task groups.
+
+    After shutdown: calls of wrappers fail with `SessionShutdownError` (or `RemoteCallError`
+    naming the refusal), calls to the controller with `NoControllerError`, attaching and adding
+    resource managers with `SessionShutdownError`; once the `open_session` block has ended,
+    the Session's actors are closed and requests to them raise `ActorClosedError`.
+    `report_error`, `wrapper_return` and `execution_scope` stay safe to use from any thread.
     """
 
     __slots__ = (
@@ -565,11 +571,15 @@ class Session:
         ``blocking=True`` runs it on the thread-pool dispatcher (for code that blocks).
         Exceptions it raises become out-of-band error results that keep the message.
 
+        Called any number of times, usually before a controller attaches; the wrapper may be
+        called from then on, concurrently with other wrappers.
+
         Returns:
             The address the controller calls it by (a fresh token unless ``address`` is given).
 
         Raises:
             ValueError: ``address`` is taken or not a non-zero u64.
+            ActorClosedError: the Session has ended.
         """
         entry = WrapperEntry(
             fn=python_wrapper(fn),

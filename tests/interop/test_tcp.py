@@ -117,3 +117,22 @@ def test_tcp_max_sessions_serves_two_controllers_at_once(
     for controller in controllers:
         _end_controller(processes, controller)
     _assert_exits_cleanly(executor, port, _HELLO * 2)
+
+
+def test_tcp_failed_link_ends_the_session_cleanly(
+    llvm_tools: LLVMTools,
+    programs: InteropPrograms,
+    orcrt_executor: Path,
+    processes: ProcessGroup,
+) -> None:
+    """undef.o over TCP: the controller fails the link and leaves (LLVM 22 resets the
+    connection between messages); the executor treats that as the end and exits 0."""
+    executor, port = _start_executor(processes, orcrt_executor, llvm_tools.version)
+    controller = _start_controller(processes, llvm_tools, port, programs["undef"])
+    assert controller.stderr.wait_for(
+        lambda text: "Symbols not found: [ this_function_does_not_exist ]" in text, STEP_TIMEOUT
+    ), controller.describe()
+    if not wait_until_sockets_closed(controller, STEP_TIMEOUT):
+        pytest.fail(f"the controller kept its socket open: {controller.describe()}")
+    processes.kill(controller)
+    _assert_exits_cleanly(executor, port, "")
