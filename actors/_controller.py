@@ -37,7 +37,7 @@ import attrs
 
 from ._actor import Actor, ActorRef, Ask, CallbackReply
 from ._errors import DisconnectedError, RemoteCallError
-from ._wrappers import OutOfBandError, WrapperResult
+from ._wrappers import OutOfBandError, WrapperResult, as_wrapper_result
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -269,13 +269,6 @@ def result_reply(access: ActorRef[ControllerAccessMessage], ref: int) -> Callbac
         if access.closed:
             log.debug("dropping the result of call %d: %s is closed", ref, access.name)
             return
-        value: WrapperResult
-        if error is not None:
-            message = error.message if isinstance(error, RemoteCallError) else str(error)
-            value = OutOfBandError(message or type(error).__name__)
-        else:
-            assert result is not None
-            value = result
-        access.tell(WrapperDone(ref=ref, result=value))
+        access.tell(WrapperDone(ref=ref, result=as_wrapper_result(result, error)))
 
     return CallbackReply(forward)

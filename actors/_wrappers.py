@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import attrs
 
+from ._errors import RemoteCallError
+
 if TYPE_CHECKING:
     from ._session import Session
 
@@ -65,6 +67,16 @@ WrapperFunction: TypeAlias = Callable[["Session", int, ReturnFn, bytes], "Awaita
 """The seed's wrapper signature in Python: ``fn(session, call_id, return_fn, arg_bytes)``."""
 
 PlainWrapper: TypeAlias = Callable[[bytes], "bytes | Awaitable[bytes]"]
+
+
+def as_wrapper_result(result: bytes | None, error: BaseException | None) -> WrapperResult:
+    """A reply's outcome as a wrapper result: the bytes, or the error as an out-of-band error
+    (a `RemoteCallError` keeps its message as it is)."""
+    if error is None:
+        assert result is not None
+        return result
+    message = error.message if isinstance(error, RemoteCallError) else str(error)
+    return OutOfBandError(message or type(error).__name__)
 
 
 def describe_exception(exc: BaseException) -> str:

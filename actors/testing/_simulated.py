@@ -43,7 +43,12 @@ from actors._inprocess import (
     WrapperResultSent,
 )
 from actors._session import Session
-from actors._wrappers import OutOfBandError, WrapperResult, describe_exception
+from actors._wrappers import (
+    OutOfBandError,
+    WrapperResult,
+    as_wrapper_result,
+    describe_exception,
+)
 
 __all__ = ["ControllerStatistics", "Handler", "SimulatedController"]
 
@@ -263,14 +268,7 @@ class _ControllerActor(Actor[_Message]):
         def forward(result: bytes | None, error: BaseException | None) -> None:
             if me.closed:
                 return
-            value: WrapperResult
-            if error is not None:
-                text = error.message if isinstance(error, RemoteCallError) else str(error)
-                value = OutOfBandError(text or type(error).__name__)
-            else:
-                assert result is not None
-                value = result
-            me.tell(WrapperResultSent(ref=ref, result=value))
+            me.tell(WrapperResultSent(ref=ref, result=as_wrapper_result(result, error)))
 
         self._session._submit_wrapper_call(address, args, CallbackReply(forward))
         fault = self._address_faults.get(address)
