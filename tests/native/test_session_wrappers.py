@@ -48,7 +48,9 @@ async def test_session_native_guard_refuses_unknown_code_until_allowed(testlib: 
     """Guarded: an address with no wrapper is called only once it is known code."""
     address = testlib.address("echo_wrapper")
     async with open_session() as session:
-        with pytest.raises(RemoteCallError, match=f"no wrapper function at executor address {address:#x}"):
+        with pytest.raises(
+            RemoteCallError, match=f"no wrapper function at executor address {address:#x}"
+        ):
             await session.call_wrapper(address, b"x", timeout=10)
         await session.configure_native_calls(native_sync_wrapper, guarded=True)
         with pytest.raises(RemoteCallError, match=f"refusing native call to {address:#x}"):
