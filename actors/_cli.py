@@ -25,6 +25,11 @@ from collections.abc import Sequence
 __all__ = ["detect_controller_llvm_major", "entry", "main"]
 
 ENV_VERSION = "ORCRT_LLVM_VERSION"
+# Polling the link briefly after each answer saves the executor's wake-up for the next call
+# of a sequential controller (README, Performance). It only pays, and is only fair to the
+# controller, when both can run at once: with a single CPU the spin would delay the very
+# controller it waits for.
+_DEFAULT_BUSY_POLL_US = 100.0
 _PROG = "orcrt-executor"
 _LIBLLVM = re.compile(rb"libLLVM[-.](\d+)")
 _LLVM_DIR = re.compile(r"llvm-(\d+)")
@@ -86,6 +91,14 @@ def _parse_endpoint(arguments: Sequence[str]) -> tuple[str, tuple[int, int] | tu
     return endpoint
 
 
+def _busy_poll_default() -> float:
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return _DEFAULT_BUSY_POLL_US if cpus >= 2 else 0.0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=_PROG,
@@ -131,10 +144,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--busy-poll-us",
         type=float,
-        default=0.0,
+        default=None,
         metavar="US",
         help="after each answer, poll the link up to US microseconds before sleeping: "
-        "lower latency for sequential calls, at the cost of CPU (default 0, off)",
+        f"lower latency for sequential calls, at the cost of CPU (default {_DEFAULT_BUSY_POLL_US:g} "
+        "when this process may use two or more CPUs, else 0; 0 turns it off)",
     )
     parser.add_argument(
         "--log-level",
@@ -219,7 +233,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise _UsageError(f"LLVM {major} is not supported (orcrt serves LLVM 14 and 22)")
         if args.max_sessions < 1:
             raise _UsageError("--max-sessions must be at least 1")
-        if not 0 <= args.busy_poll_us <= 1_000_000:
+        busy_poll_us = _busy_poll_default() if args.busy_poll_us is None else args.busy_poll_us
+        if not 0 <= busy_poll_us <= 1_000_000:
             raise _UsageError("--busy-poll-us must be between 0 and 1000000")
     except _UsageError as exc:
         parser.print_usage(sys.stderr)
@@ -229,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import _executor
 
     options = _executor.ExecutorOptions(
-        llvm_major=major, guarded=not args.unguarded, busy_poll_us=args.busy_poll_us
+        llvm_major=major, guarded=not args.unguarded, busy_poll_us=busy_poll_us
     )
     reporter = _one_line_reporter(level)
 

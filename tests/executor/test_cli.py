@@ -173,3 +173,14 @@ async def test_cli_busy_polling_keeps_every_call_answered(major: int) -> None:
         assert len(set(pipelined) | set(bases)) == 40
         await wc.close()
         assert (await wc.wait()).returncode == 0
+
+
+@pytest.mark.parametrize(("cpus", "expected"), [({0}, 0.0), ({0, 1}, 100.0), ({0, 1, 2, 3}, 100.0)])
+def test_cli_busy_poll_default_needs_two_cpus(
+    monkeypatch: pytest.MonkeyPatch, cpus: set[int], expected: float
+) -> None:
+    """Busy polling is on by default only when the executor and its controller can both run."""
+    from actors import _cli
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cpus)
+    assert _cli._busy_poll_default() == expected
