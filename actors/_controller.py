@@ -129,8 +129,6 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
         self._pending: dict[int, asyncio.Future[bytes]] = {}
         self._next_seq_no = 0
         self._disconnected = False
-        self._calls_received = 0
-        self._calls_made = 0
 
     def __repr__(self) -> str:
         state = "disconnected" if self._disconnected else f"pending={len(self._pending)}"
@@ -208,7 +206,6 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
         seq_no = self._next_seq_no
         self._next_seq_no += 1
         self._pending[seq_no] = reply
-        self._calls_made += 1
         try:
             await self.send_call(seq_no, tag, args)
         except Exception as exc:
@@ -221,7 +218,6 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
     def _incoming_call(self, ref: int, address: int, args: bytes) -> None:
         if self._disconnected:
             return  # the link is closed: nothing can arrive legitimately, nothing can answer
-        self._calls_received += 1
         self.session._submit_wrapper_call(address, args, result_reply(self.ref, ref))
 
     def _incoming_result(self, seq_no: int, result: WrapperResult) -> None:

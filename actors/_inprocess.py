@@ -6,7 +6,7 @@ simulated controller in `actors.testing` is one). Frames become messages:
 | direction              | message on the other side            | answered by                  |
 |------------------------|--------------------------------------|------------------------------|
 | executor -> controller | `ExecutorCall(seq_no, tag, args)`    | `IncomingResult` to us       |
-| controller -> executor | `IncomingCall(ref, address, args)` to us | `WrapperResultSent(ref, result)` |
+| controller -> executor | a `WrapperCall` straight to the Session | `WrapperResultSent(ref, result)` |
 | either side closes     | `LinkClosed()` to the controller / `LinkLost` to us | —            |
 """
 
