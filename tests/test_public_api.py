@@ -25,15 +25,23 @@ TESTING_API = {
 }  # fmt: skip
 
 
+ORC_API = {
+    "BlockingPortal",
+}  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    ("package", "expected"), [("actors", ACTORS_API), ("actors.testing", TESTING_API)]
+    ("package", "expected"),
+    [("actors", ACTORS_API), ("actors.testing", TESTING_API), ("actors.orc", ORC_API)],
 )
 def test_public_api_is_pinned(package: str, expected: set[str]) -> None:
     """__all__ lists exactly the agreed names."""
     assert set(importlib.import_module(package).__all__) == expected
 
 
-@pytest.mark.parametrize("package", ["actors", "actors.testing", "protocol", "native"])
+@pytest.mark.parametrize(
+    "package", ["actors", "actors.testing", "actors.orc", "protocol", "native"]
+)
 def test_public_api_names_resolve_and_are_documented(package: str) -> None:
     """Every public name resolves, and every public class or function has a docstring."""
     module = importlib.import_module(package)
