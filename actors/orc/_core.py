@@ -46,6 +46,7 @@ from ._table import (
 from ._tracker import ResourceManager, ResourceTracker
 
 if TYPE_CHECKING:
+    from ._materialization import MaterializationUnit
     from ._session import ExecutionSession
 
 __all__ = ["FailedQueries", "SessionCore"]
@@ -67,6 +68,31 @@ def _tracker_dropped(ref: ActorRef[Message], record: TrackerRecord) -> None:
     """weakref.finalize callback of a tracker handle."""
     with contextlib.suppress(ActorClosedError, RuntimeError):
         ref.tell(TrackerDropped(tracker=record))
+
+
+class _PendingMaterialization:
+    """A dispatched unit and its MR, handed over exactly once when the task runs.
+
+    The dispatcher may keep its last message (and so this object) alive while idle; taking
+    the MR out when the task starts means only the materializer holds it, so an MR the
+    materializer drops is collected (and its symbols failed) at once.
+    """
+
+    __slots__ = ("_mr", "_mu", "_session")
+
+    def __init__(
+        self, session: ExecutionSession, mu: MaterializationUnit, mr: MaterializationResponsibility
+    ) -> None:
+        self._session = session
+        self._mu: MaterializationUnit | None = mu
+        self._mr: MaterializationResponsibility | None = mr
+
+    def run(self) -> object:
+        mu, mr = self._mu, self._mr
+        self._mu = self._mr = None
+        if mu is None or mr is None:
+            raise RuntimeError("a materialization task ran twice")
+        return self._session._run_materializer(mu, mr)
 
 
 def deliver_failures(queries: Iterable[Query], failed: dict[JDRecord, list[Name]]) -> None:
@@ -233,7 +259,7 @@ class SessionCore:
         umi.tracker.umis.discard(umi)
         record = mr._record
         task = Task(
-            run=functools.partial(self._session._run_materializer, mu, mr),
+            run=_PendingMaterialization(self._session, mu, mr).run,
             refuse=functools.partial(self._refused, record),
             name=f"materialize {mu.name} in {jd.name}",
         )

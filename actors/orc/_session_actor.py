@@ -197,10 +197,11 @@ class SessionActor(TrackingMixin, Actor[Message]):
     def _define(
         self, jd: JDRecord, mu: MaterializationUnit, tracker: ResourceTracker | None
     ) -> None:
+        given: object = mu
+        if not isinstance(given, MaterializationUnit):
+            raise TypeError(f"define() takes a MaterializationUnit, not {type(given).__name__}")
         self._refuse_if_closed(f"definitions of {mu.name} refused")
         self._check_jd_open(jd)
-        if not isinstance(mu, MaterializationUnit):
-            raise TypeError(f"define() takes a MaterializationUnit, not {type(mu).__name__}")
         mu._intern(self._pool)
         record = jd.default_tracker._record if tracker is None else tracker._record
         if record.jd is not jd:
