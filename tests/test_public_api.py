@@ -27,6 +27,18 @@ TESTING_API = {
 
 ORC_API = {
     "BlockingPortal",
+    # ORC core (issue #8)
+    "DefinitionGenerator", "DuplicateDefinitionError", "ExecutionSession",
+    "ExecutionSessionBlocking", "ExecutorSymbolDef", "FailedToMaterializeError", "JITDylib",
+    "JITDylibBlocking", "JITDylibDefunctError", "JITDylibLookupFlags", "JITSymbolFlags",
+    "LookupKind", "LookupState", "MaterializationResponsibility",
+    "MaterializationResponsibilityBlocking", "MaterializationUnit", "MaterializeOn",
+    "MissingSymbolDefinitionsError", "Name", "OrcError", "ReexportsGenerator", "ResourceManager",
+    "ResourceTracker", "ResourceTrackerBlocking", "ResourceTrackerDefunctError", "SearchOrderItem",
+    "SymbolAliasMapEntry", "SymbolDependenceGroup", "SymbolLookupFlags", "SymbolLookupSet",
+    "SymbolState", "SymbolStringPool", "SymbolsCouldNotBeRemovedError", "SymbolsNotFoundError",
+    "UnexpectedSymbolDefinitionsError", "UnsatisfiedSymbolDependenciesError", "absolute_symbols",
+    "open_execution_session", "reexports", "symbol_aliases",
 }  # fmt: skip
 
 

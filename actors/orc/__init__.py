@@ -60,16 +60,22 @@ if TYPE_CHECKING:
     from ._generators import LookupState as LookupState
     from ._generators import ReexportsGenerator as ReexportsGenerator
     from ._jitdylib import JITDylib as JITDylib
+    from ._jitdylib import JITDylibBlocking as JITDylibBlocking
     from ._materialization import MaterializationResponsibility as MaterializationResponsibility
+    from ._materialization import (
+        MaterializationResponsibilityBlocking as MaterializationResponsibilityBlocking,
+    )
     from ._materialization import MaterializationUnit as MaterializationUnit
     from ._names import Name as Name
     from ._names import SymbolStringPool as SymbolStringPool
     from ._session import ExecutionSession as ExecutionSession
+    from ._session import ExecutionSessionBlocking as ExecutionSessionBlocking
     from ._session import MaterializeOn as MaterializeOn
     from ._session import SearchOrderItem as SearchOrderItem
     from ._session import open_execution_session as open_execution_session
     from ._tracker import ResourceManager as ResourceManager
     from ._tracker import ResourceTracker as ResourceTracker
+    from ._tracker import ResourceTrackerBlocking as ResourceTrackerBlocking
     from ._units import absolute_symbols as absolute_symbols
     from ._units import reexports as reexports
     from ._units import symbol_aliases as symbol_aliases
@@ -100,16 +106,20 @@ _EXPORTS: dict[str, str] = {
     "LookupState": "_generators",
     "ReexportsGenerator": "_generators",
     "JITDylib": "_jitdylib",
+    "JITDylibBlocking": "_jitdylib",
     "MaterializationResponsibility": "_materialization",
+    "MaterializationResponsibilityBlocking": "_materialization",
     "MaterializationUnit": "_materialization",
     "Name": "_names",
     "SymbolStringPool": "_names",
     "ExecutionSession": "_session",
+    "ExecutionSessionBlocking": "_session",
     "MaterializeOn": "_session",
     "SearchOrderItem": "_session",
     "open_execution_session": "_session",
     "ResourceManager": "_tracker",
     "ResourceTracker": "_tracker",
+    "ResourceTrackerBlocking": "_tracker",
     "absolute_symbols": "_units",
     "reexports": "_units",
     "symbol_aliases": "_units",

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FailedQueries", "SessionCore"]
 
-_HAS_ERROR = JITSymbolFlags.HAS_ERROR
+_HAS_ERROR = int(JITSymbolFlags.HAS_ERROR)
 
 FailedQueries = tuple[list[Query], dict[JDRecord, list[Name]]]
 """Queries to fail, and JITDylib -> the failed names (for one FailedToMaterializeError)."""

@@ -39,6 +39,7 @@ __all__ = [
     "SymbolLookupFlags",
     "SymbolLookupSet",
     "SymbolState",
+    "as_flags",
     "format_flags",
 ]
 
@@ -65,15 +66,28 @@ class JITSymbolFlags(enum.IntFlag):
         return not self & (JITSymbolFlags.WEAK | JITSymbolFlags.COMMON)
 
 
-def format_flags(flags: JITSymbolFlags) -> str:
+_FLAG_MEMBERS: dict[int, JITSymbolFlags] = {}
+
+
+def as_flags(value: int) -> JITSymbolFlags:
+    """``value`` as JITSymbolFlags, cached: the session keeps flags as plain ints, because
+    arithmetic on ``enum.IntFlag`` members costs microseconds per operation."""
+    member = _FLAG_MEMBERS.get(value)
+    if member is None:
+        member = _FLAG_MEMBERS[value] = JITSymbolFlags(value)
+    return member
+
+
+def format_flags(flags: int) -> str:
     """LLVM's debug spelling of ``flags``, e.g. ``[Callable][Weak]`` or ``[Data][Hidden]``."""
-    text = "[*ERROR*]" if flags & JITSymbolFlags.HAS_ERROR else ""
-    text += "[Callable]" if flags & JITSymbolFlags.CALLABLE else "[Data]"
-    if flags & JITSymbolFlags.WEAK:
+    value = int(flags)
+    text = "[*ERROR*]" if value & 0x01 else ""
+    text += "[Callable]" if value & 0x20 else "[Data]"
+    if value & 0x02:
         text += "[Weak]"
-    elif flags & JITSymbolFlags.COMMON:
+    elif value & 0x04:
         text += "[Common]"
-    if not flags & JITSymbolFlags.EXPORTED:
+    if not value & 0x10:
         text += "[Hidden]"
     return text
 
@@ -88,7 +102,7 @@ class ExecutorSymbolDef:
     """
 
     address: int = attrs.field()
-    flags: JITSymbolFlags = attrs.field(default=JITSymbolFlags.EXPORTED, converter=JITSymbolFlags)
+    flags: JITSymbolFlags = attrs.field(default=JITSymbolFlags.EXPORTED, converter=as_flags)
 
     @address.validator
     def _check_address(self, _attribute: object, value: int) -> None:
@@ -248,4 +262,4 @@ class SymbolAliasMapEntry:
     `reexports`)."""
 
     aliasee: str | Name
-    flags: JITSymbolFlags = attrs.field(default=JITSymbolFlags.EXPORTED, converter=JITSymbolFlags)
+    flags: JITSymbolFlags = attrs.field(default=JITSymbolFlags.EXPORTED, converter=as_flags)

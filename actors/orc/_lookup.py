@@ -36,6 +36,7 @@ from ._flags import (
     SymbolLookupFlags,
     SymbolLookupSet,
     SymbolState,
+    as_flags,
 )
 from ._generators import DefinitionGenerator, LookupState
 from ._jitdylib import JITDylib
@@ -44,9 +45,9 @@ from ._table import GeneratorSlot, GenState, JDRecord, LookupRecord, Query, Unma
 
 __all__ = ["GenerateStep", "LookupMixin"]
 
-_EXPORTED = JITSymbolFlags.EXPORTED
-_MSEO = JITSymbolFlags.MATERIALIZATION_SIDE_EFFECTS_ONLY
-_HAS_ERROR = JITSymbolFlags.HAS_ERROR
+_EXPORTED = int(JITSymbolFlags.EXPORTED)
+_MSEO = int(JITSymbolFlags.MATERIALIZATION_SIDE_EFFECTS_ONLY)
+_HAS_ERROR = int(JITSymbolFlags.HAS_ERROR)
 _MATCH_EXPORTED = JITDylibLookupFlags.MATCH_EXPORTED_SYMBOLS_ONLY
 _REQUIRED = SymbolLookupFlags.REQUIRED
 _WEAK = SymbolLookupFlags.WEAKLY_REFERENCED
@@ -309,7 +310,7 @@ class LookupMixin(SessionCore):
                     continue
                 if jd_flags is _MATCH_EXPORTED and not sym.flags & _EXPORTED:
                     continue
-                result[name] = sym.flags
+                result[name] = as_flags(sym.flags)
                 del remaining[name]
         missing = [name for name, flags in remaining.items() if flags is not _WEAK]
         if lk.future.done():

@@ -33,16 +33,23 @@ from ._errors import (
     ResourceTrackerDefunctError,
     UnsatisfiedSymbolDependenciesError,
 )
-from ._flags import ExecutorSymbolDef, JITSymbolFlags, SymbolDependenceGroup, SymbolState
+from ._flags import (
+    ExecutorSymbolDef,
+    JITSymbolFlags,
+    SymbolDependenceGroup,
+    SymbolState,
+    as_flags,
+)
 from ._materialization import MaterializationResponsibility, MaterializationUnit
 from ._names import Name
 from ._table import JDRecord, JDStatus, MRRecord, Sym, Unmaterialized
 
 __all__ = ["ResponsibilityMixin"]
 
-_MSEO = JITSymbolFlags.MATERIALIZATION_SIDE_EFFECTS_ONLY
-_HAS_ERROR = JITSymbolFlags.HAS_ERROR
-_WEAK_OR_COMMON = JITSymbolFlags.WEAK | JITSymbolFlags.COMMON
+_MSEO = int(JITSymbolFlags.MATERIALIZATION_SIDE_EFFECTS_ONLY)
+_HAS_ERROR = int(JITSymbolFlags.HAS_ERROR)
+_COMMON = int(JITSymbolFlags.COMMON)
+_WEAK_OR_COMMON = int(JITSymbolFlags.WEAK | JITSymbolFlags.COMMON)
 
 
 def _not_owned(op: str, mr: MRRecord, name: Name) -> ValueError:
@@ -72,31 +79,33 @@ class ResponsibilityMixin(SessionCore):
         jd = mr.jd
         work: list[tuple[Sym, ExecutorSymbolDef]] = []
         in_error: list[Name] = []
+        owned = mr.symbols
+        table = jd.symbols
         for name, definition in resolved.items():
-            declared = mr.symbols.get(name)
-            if declared is None:
+            if name not in owned:
                 raise _not_owned("notify_resolved", mr, name)
+            sym = table[name]
+            declared = sym.flags & ~_HAS_ERROR  # the table keeps the declared flags as an int
             if declared & _MSEO:
                 raise ValueError(
                     f"notify_resolved: '{name}' in {jd.name} is side-effects-only and has no "
                     "address to resolve"
                 )
-            flags = definition.flags
+            flags = int(definition.flags)
             if flags & _HAS_ERROR:
                 raise ValueError(f"notify_resolved: '{name}' resolved with the HAS_ERROR flag")
-            if declared & JITSymbolFlags.COMMON:
+            if declared & _COMMON:
                 # A common symbol may be resolved as common or weak (LLVM 22).
                 matches = bool(flags & _WEAK_OR_COMMON) and (
-                    flags & ~_WEAK_OR_COMMON == declared & ~JITSymbolFlags.COMMON
+                    flags & ~_WEAK_OR_COMMON == declared & ~_COMMON
                 )
             else:
                 matches = flags == declared
             if not matches:
                 raise ValueError(
                     f"notify_resolved: '{name}' in {jd.name} resolved with flags "
-                    f"{flags!r}, but it was declared {declared!r}"
+                    f"{as_flags(flags)!r}, but it was declared {as_flags(declared)!r}"
                 )
-            sym = jd.symbols[name]
             if sym.flags & _HAS_ERROR:
                 in_error.append(name)
             elif sym.state is not SymbolState.MATERIALIZING:
@@ -109,7 +118,11 @@ class ResponsibilityMixin(SessionCore):
         if in_error:
             raise FailedToMaterializeError({jd: in_error})
         for sym, definition in work:
-            sym.address = definition.address  # the declared flags are kept (LLVM 22)
+            sym.address = definition.address
+            # LLVM 22 reports the declared flags (a COMMON symbol stays COMMON).
+            if definition.flags != sym.flags:
+                definition = ExecutorSymbolDef(definition.address, sym.flags)
+            sym.definition = definition
             sym.state = SymbolState.RESOLVED
             self._notify(sym, SymbolState.RESOLVED)
 
@@ -145,10 +158,10 @@ class ResponsibilityMixin(SessionCore):
                         deps.append(dep)
             dependencies.append(deps)
         syms: list[Sym] = []
-        for name, declared in owned.items():
+        for name in owned:
             sym = jd.symbols[name]
             if sym.state is not SymbolState.RESOLVED and not (
-                declared & _MSEO and sym.state is SymbolState.MATERIALIZING
+                sym.flags & _MSEO and sym.state is SymbolState.MATERIALIZING
             ):
                 raise RuntimeError(
                     f"notify_emitted: '{name}' in {jd.name} is {sym.state}; resolve it "
@@ -202,13 +215,13 @@ class ResponsibilityMixin(SessionCore):
         added: dict[Name, JITSymbolFlags] = {}
         for name, name_flags in flags.items():
             if name in jd.symbols or name in added:
-                if name_flags.is_strong:
+                if not int(name_flags) & _WEAK_OR_COMMON:
                     raise DuplicateDefinitionError(name, "defineMaterializing operation")
                 continue  # a weak duplicate is silently left out
             added[name] = name_flags
         tracker = mr.tracker
         for name, name_flags in added.items():
-            sym = Sym(name, jd, name_flags, SymbolState.MATERIALIZING)
+            sym = Sym(name, jd, int(name_flags), SymbolState.MATERIALIZING)
             sym.tracker = tracker
             tracker.symbols[sym] = None
             jd.symbols[name] = sym

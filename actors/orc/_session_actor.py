@@ -23,7 +23,7 @@ from ._errors import (
     SymbolsCouldNotBeRemovedError,
     SymbolsNotFoundError,
 )
-from ._flags import JITDylibLookupFlags, SymbolState, format_flags
+from ._flags import JITDylibLookupFlags, JITSymbolFlags, SymbolState, format_flags
 from ._generators import DefinitionGenerator
 from ._materialization import MaterializationUnit
 from ._messages import (
@@ -71,6 +71,7 @@ __all__ = ["SessionActor"]
 
 _NEVER_SEARCHED = SymbolState.NEVER_SEARCHED
 _MATCH_ALL = JITDylibLookupFlags.MATCH_ALL_SYMBOLS
+_WEAK_OR_COMMON = int(JITSymbolFlags.WEAK | JITSymbolFlags.COMMON)
 
 
 class SessionActor(TrackingMixin, Actor[Message]):
@@ -219,8 +220,8 @@ class SessionActor(TrackingMixin, Actor[Message]):
             sym = table.get(name)
             if sym is None:
                 continue
-            if flags.is_strong:
-                if sym.flags.is_strong or sym.state is not _NEVER_SEARCHED:
+            if not int(flags) & _WEAK_OR_COMMON:
+                if not sym.flags & _WEAK_OR_COMMON or sym.state is not _NEVER_SEARCHED:
                     raise DuplicateDefinitionError(name, mu.name)
                 existing_overridden.append(sym)
             else:
@@ -240,9 +241,9 @@ class SessionActor(TrackingMixin, Actor[Message]):
         for name, flags in symbols.items():
             sym = table.get(name)
             if sym is None:
-                sym = table[name] = Sym(name, jd, flags, _NEVER_SEARCHED)
+                sym = table[name] = Sym(name, jd, int(flags), _NEVER_SEARCHED)
             else:
-                sym.flags = flags
+                sym.flags = int(flags)
                 sym.state = _NEVER_SEARCHED
             sym.umi = umi
             sym.tracker = record

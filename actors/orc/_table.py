@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 _EMPTY: Mapping[Name, JITSymbolFlags] = MappingProxyType({})
+_MSEO = int(JITSymbolFlags.MATERIALIZATION_SIDE_EFFECTS_ONLY)
 
 
 class JDStatus(enum.Enum):
@@ -71,25 +72,32 @@ class JDStatus(enum.Enum):
 class Sym(Node):
     """One symbol table entry; also a node of the dependency graph."""
 
-    __slots__ = ("address", "flags", "jd", "name", "queries", "state", "tracker", "umi")
+    __slots__ = (
+        "address",
+        "definition",
+        "flags",
+        "jd",
+        "name",
+        "queries",
+        "state",
+        "tracker",
+        "umi",
+    )
 
-    def __init__(self, name: Name, jd: JDRecord, flags: JITSymbolFlags, state: SymbolState) -> None:
+    def __init__(self, name: Name, jd: JDRecord, flags: int, state: SymbolState) -> None:
         super().__init__()
         self.name = name
         self.jd = jd
-        self.flags = flags
+        self.flags = flags  # a plain int (JITSymbolFlags bits): IntFlag arithmetic is slow
         self.state = state
         self.address = 0
+        self.definition: ExecutorSymbolDef | None = None  # what lookups report, once resolved
         self.umi: Unmaterialized | None = None  # materializer attached
         self.queries: list[Query] | None = None  # pending queries (finished ones pruned lazily)
         self.tracker: TrackerRecord | None = None
 
     def __repr__(self) -> str:
         return f"<Sym {self.jd.name}:{self.name} {self.state}>"
-
-    def definition(self) -> ExecutorSymbolDef:
-        """The (address, flags) a query reports for this symbol."""
-        return ExecutorSymbolDef(self.address, self.flags)
 
     def has_pending_queries(self) -> bool:
         """True if some unfinished query waits on this symbol (prunes finished ones)."""
@@ -236,8 +244,10 @@ class Query:
 
     def met(self, sym: Sym) -> None:
         """``sym`` reached the required state: record it (MSEO symbols are left out)."""
-        if not sym.flags & JITSymbolFlags.MATERIALIZATION_SIDE_EFFECTS_ONLY:
-            self.result[sym.name] = ExecutorSymbolDef(sym.address, sym.flags)
+        if not sym.flags & _MSEO:
+            definition = sym.definition
+            assert definition is not None, "a symbol meets a query's state once resolved"
+            self.result[sym.name] = definition
         self.outstanding -= 1
         if self.outstanding == 0:
             self.done = True
