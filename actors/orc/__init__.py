@@ -69,10 +69,10 @@ if TYPE_CHECKING:
     from ._names import Name as Name
     from ._names import SymbolStringPool as SymbolStringPool
     from ._session import ExecutionSession as ExecutionSession
-    from ._session import ExecutionSessionBlocking as ExecutionSessionBlocking
     from ._session import MaterializeOn as MaterializeOn
     from ._session import SearchOrderItem as SearchOrderItem
     from ._session import open_execution_session as open_execution_session
+    from ._session_blocking import ExecutionSessionBlocking as ExecutionSessionBlocking
     from ._tracker import ResourceManager as ResourceManager
     from ._tracker import ResourceTracker as ResourceTracker
     from ._tracker import ResourceTrackerBlocking as ResourceTrackerBlocking
@@ -113,7 +113,7 @@ _EXPORTS: dict[str, str] = {
     "Name": "_names",
     "SymbolStringPool": "_names",
     "ExecutionSession": "_session",
-    "ExecutionSessionBlocking": "_session",
+    "ExecutionSessionBlocking": "_session_blocking",
     "MaterializeOn": "_session",
     "SearchOrderItem": "_session",
     "open_execution_session": "_session",

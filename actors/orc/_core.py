@@ -33,6 +33,7 @@ from ._flags import JITSymbolFlags, SymbolState
 from ._materialization import MaterializationResponsibility
 from ._messages import Message, MRAbandoned, TrackerDropped
 from ._names import Name
+from ._running import run_materializer
 from ._table import (
     GeneratorSlot,
     JDRecord,
@@ -92,7 +93,7 @@ class _PendingMaterialization:
         self._mu = self._mr = None
         if mu is None or mr is None:
             raise RuntimeError("a materialization task ran twice")
-        return self._session._run_materializer(mu, mr)
+        return run_materializer(self._session, mu, mr)
 
 
 def deliver_failures(queries: Iterable[Query], failed: dict[JDRecord, list[Name]]) -> None:
@@ -210,7 +211,8 @@ class SessionCore:
         record.set_handle(handle)
         if not default:
             jd.trackers[record] = None
-            weakref.finalize(handle, _tracker_dropped, self._actor_ref(), record)
+            finalizer = weakref.finalize(handle, _tracker_dropped, self._actor_ref(), record)
+            finalizer.atexit = False  # at interpreter exit there is nothing left to tell
         return handle
 
     def _transfer(self, source: TrackerRecord, destination: ResourceTracker) -> None:
@@ -250,6 +252,7 @@ class SessionCore:
         record.tracker.mrs.add(record)
         handle = MaterializationResponsibility._create(self._session, record)
         record.finalizer = weakref.finalize(handle, _abandoned, self._actor_ref(), record)
+        record.finalizer.atexit = False
         return handle
 
     def _dispatch(self, jd: JDRecord, umi: Unmaterialized) -> None:

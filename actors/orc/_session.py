@@ -8,9 +8,9 @@ block runs `ExecutionSession.end_session` and then shuts the container down.
 The handle's methods turn calls into messages. A lookup is a coroutine that sends its
 `LookupRecord` to the actor and awaits one future per step: the actor answers with the
 result, an error, or a request to run a generator (which the coroutine does, outside the
-lock, before continuing). Materialization tasks run `MaterializationUnit.materialize` here,
-on the dispatcher the actor chose: async units as tasks on the loop, plain ones on worker
-threads.
+lock, before continuing). Materialization tasks run `MaterializationUnit.materialize` on the
+dispatcher the actor chose (`_running`): async units as tasks on the loop, plain ones on
+worker threads. The blocking facade is in `_session_blocking`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import inspect
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
@@ -39,7 +38,6 @@ from ._flags import (
 )
 from ._jitdylib import JITDylib
 from ._lookup import GenerateStep
-from ._materialization import MaterializationResponsibility, MaterializationUnit
 from ._messages import (
     BeginEndSession,
     BeginRemoveJITDylibs,
@@ -51,18 +49,17 @@ from ._messages import (
     Dump,
     FinishRemoveJITDylibs,
     Message,
-    MRAbandoned,
     RegisterResourceManager,
     StartLookup,
     TrackerRemoval,
 )
 from ._names import Name, SymbolStringPool
+from ._session_blocking import ExecutionSessionBlocking
 from ._table import JDRecord, LookupRecord, TrackerRecord
 from ._tracker import ResourceManager
 
 __all__ = [
     "ExecutionSession",
-    "ExecutionSessionBlocking",
     "MaterializeOn",
     "SearchOrderItem",
     "open_execution_session",
@@ -552,117 +549,6 @@ class ExecutionSession:
             if not query.future.done():
                 query.future.set_exception(FailedToMaterializeError(removal.failed))
         self._raise_first(errors)
-
-    # -- running materializers (Task.run, on the dispatcher's thread or task) --------------------
-
-    def _run_materializer(
-        self, mu: MaterializationUnit, mr: MaterializationResponsibility
-    ) -> object:
-        on_loop = threading.get_ident() == self._loop_thread
-        if inspect.iscoroutinefunction(mu.materialize):
-            coro = self._materialize_async(mu, mr)
-            if on_loop:
-                return coro
-            asyncio.run_coroutine_threadsafe(coro, self._loop).result()
-            return None
-        if on_loop:  # a dispatcher running tasks on the loop: the unit may block, so hop
-            return self._loop.run_in_executor(None, self._materialize_sync, mu, mr)
-        self._materialize_sync(mu, mr)
-        return None
-
-    async def _materialize_async(
-        self, mu: MaterializationUnit, mr: MaterializationResponsibility
-    ) -> None:
-        try:
-            await mu.materialize(mr)  # type: ignore[misc]  # async def, checked by the caller
-        except Exception as exc:
-            self._materializer_failed(mu, mr, exc)
-
-    def _materialize_sync(self, mu: MaterializationUnit, mr: MaterializationResponsibility) -> None:
-        try:
-            result = mu.materialize(mr)
-            if inspect.isawaitable(result):
-                if inspect.iscoroutine(result):
-                    result.close()
-                raise TypeError(
-                    f"{type(mu).__name__}.materialize returned an awaitable from a plain def; "
-                    "declare it 'async def' to run it on the loop"
-                )
-        except Exception as exc:
-            self._materializer_failed(mu, mr, exc)
-
-    def _materializer_failed(
-        self, mu: MaterializationUnit, mr: MaterializationResponsibility, error: Exception
-    ) -> None:
-        error.add_note(f"while materializing {mu.name} in JITDylib {mr._record.jd.name}")
-        self._tell_quietly(MRAbandoned(mr=mr._record, error=error))
-
-
-class ExecutionSessionBlocking:
-    """`ExecutionSession`'s operations as blocking calls (``es.blocking``).
-
-    For worker threads (a plain ``def materialize`` that needs a lookup) and for scripts that
-    run the session on a `BlockingPortal`. Each call runs the coroutine on the session's loop
-    and blocks the calling thread.
-
-    Raises (every method):
-        RuntimeError: called on the session's event-loop thread (it would deadlock).
-    """
-
-    __slots__ = ("_es",)
-
-    def __init__(self, es: ExecutionSession) -> None:
-        self._es = es
-
-    def create_jitdylib(self, name: str) -> JITDylib:
-        """See `ExecutionSession.create_jitdylib`."""
-        return self._es._run_blocking(self._es.create_jitdylib(name))
-
-    def remove_jitdylib(self, jd: JITDylib) -> None:
-        """See `ExecutionSession.remove_jitdylib`."""
-        self._es._run_blocking(self._es.remove_jitdylib(jd))
-
-    def lookup(
-        self,
-        search_order: JITDylib | Sequence[SearchOrderItem],
-        names: SymbolLookupSet | Iterable[str | Name],
-        *,
-        kind: LookupKind = LookupKind.STATIC,
-        required_state: SymbolState = SymbolState.READY,
-        register_dependencies: RegisterDependencies | None = None,
-    ) -> dict[Name, ExecutorSymbolDef]:
-        """See `ExecutionSession.lookup`."""
-        return self._es._run_blocking(
-            self._es.lookup(
-                search_order,
-                names,
-                kind=kind,
-                required_state=required_state,
-                register_dependencies=register_dependencies,
-            )
-        )
-
-    def lookup_flags(
-        self,
-        search_order: JITDylib | Sequence[SearchOrderItem],
-        names: SymbolLookupSet | Iterable[str | Name],
-        *,
-        kind: LookupKind = LookupKind.STATIC,
-    ) -> dict[Name, JITSymbolFlags]:
-        """See `ExecutionSession.lookup_flags`."""
-        return self._es._run_blocking(self._es.lookup_flags(search_order, names, kind=kind))
-
-    def register_resource_manager(self, manager: ResourceManager) -> None:
-        """See `ExecutionSession.register_resource_manager`."""
-        self._es._run_blocking(self._es.register_resource_manager(manager))
-
-    def dump(self) -> str:
-        """See `ExecutionSession.dump`."""
-        return self._es._run_blocking(self._es.dump())
-
-    def end_session(self) -> None:
-        """See `ExecutionSession.end_session`."""
-        self._es._run_blocking(self._es.end_session())
 
 
 @contextlib.asynccontextmanager
