@@ -34,10 +34,50 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._blocking import BlockingPortal as BlockingPortal
+    from ._epc import CallSignature as CallSignature
+    from ._epc import EPCOpener as EPCOpener
+    from ._epc import ExecutorProcessControl as ExecutorProcessControl
+    from ._epc import Handler as Handler
+    from ._epc import JITDispatchInfo as JITDispatchInfo
+    from ._epc import UnansweredCall as UnansweredCall
+    from ._epc import sps_handler as sps_handler
+    from ._epc_dylibs import EPCDylibManager as EPCDylibManager
+    from ._epc_errors import ExecutorCallError as ExecutorCallError
+    from ._epc_errors import MissingBootstrapSymbolError as MissingBootstrapSymbolError
+    from ._epc_inprocess import InProcessEPC as InProcessEPC
+    from ._epc_inprocess import open_inprocess_executor as open_inprocess_executor
+    from ._epc_memory import EPCMemoryAccess as EPCMemoryAccess
+    from ._epc_memory import EPCMemoryManager as EPCMemoryManager
+    from ._epc_memory import Segment as Segment
+    from ._epc_process import ExecutorExit as ExecutorExit
+    from ._epc_process import ExecutorProcess as ExecutorProcess
+    from ._epc_wire import SimpleRemoteEPC as SimpleRemoteEPC
+    from ._epc_wire import connect_executor as connect_executor
+    from ._epc_wire import spawn_executor as spawn_executor
 
 # Public name -> the private module that defines it.
 _EXPORTS: dict[str, str] = {
     "BlockingPortal": "_blocking",
+    "CallSignature": "_epc",
+    "EPCOpener": "_epc",
+    "ExecutorProcessControl": "_epc",
+    "Handler": "_epc",
+    "JITDispatchInfo": "_epc",
+    "UnansweredCall": "_epc",
+    "sps_handler": "_epc",
+    "EPCDylibManager": "_epc_dylibs",
+    "ExecutorCallError": "_epc_errors",
+    "MissingBootstrapSymbolError": "_epc_errors",
+    "InProcessEPC": "_epc_inprocess",
+    "open_inprocess_executor": "_epc_inprocess",
+    "EPCMemoryAccess": "_epc_memory",
+    "EPCMemoryManager": "_epc_memory",
+    "Segment": "_epc_memory",
+    "ExecutorExit": "_epc_process",
+    "ExecutorProcess": "_epc_process",
+    "SimpleRemoteEPC": "_epc_wire",
+    "connect_executor": "_epc_wire",
+    "spawn_executor": "_epc_wire",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,664 @@
+"""SimpleRemoteEPC: the EPC of an executor process, over two pipes or a TCP socket.
+
+It plays the part LLVM's ``SimpleRemoteEPC`` plays in ``llvm-jitlink`` (simple-remote-epc.md,
+orcv2-reference.md §4): `spawn_executor` starts an executor with ``filedescs=R,W`` (LLVM's
+``llvm-jitlink-executor`` of 14 or 22, orcrt's ``orcrt-executor``, anything speaking the
+protocol); `connect_executor` reaches one listening on TCP (``listen=HOST:PORT``). Both read and
+check its Setup before they return.
+
+Theory of operation
+-------------------
+One reader task per link feeds a sans-IO `protocol.FrameDecoder`. The first frame must be
+Setup (seq 0, tag 0); its layout is the given LLVM major's, or, when none is given, the one
+the payload fits (`protocol.detect_setup_layout`). Afterwards:
+
+| frame from the executor     | what the EPC does                                               |
+|-----------------------------|-----------------------------------------------------------------|
+| Result(seq)                 | resolves the pending call ``seq`` (tag must be 0)               |
+| Result for an abandoned seq | ignored (its caller timed out or was cancelled)                 |
+| CallWrapper(seq, tag)       | runs the tag's handler in a task, answers Result(seq); no       |
+|                             | handler, or a failing one: an empty payload (the wire's only    |
+|                             | out-of-band error) and ``on_unanswered`` hears why              |
+| Hangup                      | the link ends (clean)                                           |
+| Setup again, bad framing,   | the link ends with a `protocol.ProtocolError`; our side is      |
+| Result for an unknown seq   | closed, so the executor ends too (LLVM: "No call for sequence   |
+|                             | number N" is fatal)                                             |
+| EOF at a frame boundary     | the link ends (clean); inside a frame: `protocol.DecodeError`   |
+
+Outgoing calls take sequence numbers from 0 up, never reused (§7 item 60); each frame goes
+out with one ``write``, so pipelined calls never interleave. When the link ends every pending
+call fails with ``actors.DisconnectedError`` naming the reason; for a spawned executor that
+vanished, the reason includes how its process ended (``pid N was killed by signal 9``).
+
+`SimpleRemoteEPC.disconnect` fails pending calls at once ("the controller disconnected"),
+ends our side with EOF at a frame boundary (TCP: ``shutdown(SHUT_WR)``, which LLVM's
+executors need to notice), waits for the executor to end its side and its process to exit
+(killing it when late), and closes every descriptor: nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+import protocol
+from actors import DisconnectedError
+from protocol import ExecutorInfo, Frame, FrameDecoder, Opcode, SetupLayout, encode_frame
+
+from ._epc import (
+    EPCOpener,
+    ExecutorProcessControl,
+    Handler,
+    Unanswered,
+    check_llvm_major,
+    disconnected_error,
+    llvm_major_from_path,
+)
+from ._epc_process import ExecutorProcess, describe_status, start_executor_process
+
+__all__ = [
+    "DEFAULT_SETUP_TIMEOUT",
+    "SimpleRemoteEPC",
+    "connect_executor",
+    "open_pipe_link",
+    "spawn_executor",
+]
+
+DEFAULT_SETUP_TIMEOUT: Final = 10.0
+"""Seconds an executor may take from start (or connection) to its Setup."""
+
+_DISCONNECT_TIMEOUT: Final = 10.0
+_EXIT_GRACE: Final = 2.0  # seconds to learn a vanished executor's exit status for the message
+_READ_CHUNK: Final = 1 << 16
+_CONTROLLER_DISCONNECTED: Final = "the controller disconnected"
+
+
+def _layout_name(layout: SetupLayout) -> str:
+    return "LLVM 14 (no bootstrap map)" if layout is SetupLayout.WITHOUT_MAP else "LLVM 15+"
+
+
+class SimpleRemoteEPC(ExecutorProcessControl):
+    """The EPC of an executor reached over pipes or TCP (see the module docstring).
+
+    Made by `spawn_executor` or `connect_executor`, never by the constructor. One event loop;
+    any number of tasks on it. `disconnect` (or leaving ``async with``) ends the session and
+    reaps a spawned executor.
+    """
+
+    def __init__(
+        self,
+        _reader: asyncio.StreamReader,
+        _writer: asyncio.StreamWriter,
+        _transports: Sequence[asyncio.BaseTransport],
+        _process: ExecutorProcess | None,
+        _half_close: bool,
+        *,
+        llvm_major: int | None,
+        check_bootstrap: bool,
+        handlers: Mapping[int, Handler] | None,
+        on_unanswered: Unanswered | None,
+    ) -> None:
+        super().__init__(handlers=handlers, on_unanswered=on_unanswered)
+        self._reader = _reader
+        self._writer = _writer
+        self._transports = tuple(_transports)
+        self._process = _process
+        self._half_close = _half_close  # TCP: shutdown(SHUT_WR) keeps reading; pipes: close
+        self._requested_major = llvm_major
+        self._check_bootstrap = check_bootstrap
+        self._decoder = FrameDecoder()
+        loop = asyncio.get_running_loop()
+        self._setup: asyncio.Future[None] = loop.create_future()
+        self._ended: asyncio.Future[BaseException | None] = loop.create_future()
+        self._why = ""
+        self._pending: dict[int, asyncio.Future[bytes]] = {}
+        self._abandoned: set[int] = set()
+        self._next_seq = 0
+        self._setup_payload = b""
+        self._write_closed = False
+        self._closing = False
+        self._disconnect_task: asyncio.Task[None] | None = None
+        self._reader_task = asyncio.create_task(self._read_loop(), name="epc-reader")
+
+    def __repr__(self) -> str:
+        if self._ended.done():
+            state = "ended"
+        elif self._closing:
+            state = "disconnecting"
+        elif self._setup.done():
+            state = "open"
+        else:
+            state = "starting"
+        pid = f" pid={self._process.pid}" if self._process else ""
+        major = f" llvm={self._llvm_major}" if self._info is not None else ""
+        return f"<SimpleRemoteEPC{major} {state}{pid} pending={len(self._pending)}>"
+
+    # -- properties --------------------------------------------------------------------------
+
+    @property
+    def process(self) -> ExecutorProcess | None:
+        """The executor process if this EPC spawned it (None over TCP)."""
+        return self._process
+
+    @property
+    def pid(self) -> int | None:
+        """The executor's process id if this EPC spawned it, else None."""
+        return None if self._process is None else self._process.pid
+
+    @property
+    def setup_payload(self) -> bytes:
+        """The raw Setup payload as received (frame header excluded)."""
+        return self._setup_payload
+
+    @property
+    def disconnected(self) -> bool:
+        """True once `disconnect` began or the link ended."""
+        return self._closing or self._ended.done()
+
+    @property
+    def pending_calls(self) -> int:
+        """How many calls wait for their Result."""
+        return len(self._pending)
+
+    # -- calls -------------------------------------------------------------------------------
+
+    async def call_wrapper(
+        self, address: int, args: bytes, *, timeout: float | None = None
+    ) -> bytes:
+        """Send ``CallWrapper(seq, address, args)``; the Result payload (see the ABC).
+
+        An empty payload is what LLVM's and orcrt's executors send for an out-of-band error.
+        """
+        if self.disconnected:
+            raise self._disconnected()
+        seq_no = self._next_seq
+        self._next_seq += 1
+        reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._pending[seq_no] = reply
+        try:
+            if timeout is None:
+                await self._send(encode_frame(Opcode.CALL_WRAPPER, seq_no, address, args))
+                return await reply
+            async with asyncio.timeout(timeout):
+                await self._send(encode_frame(Opcode.CALL_WRAPPER, seq_no, address, args))
+                return await reply
+        except BaseException:
+            if self._pending.pop(seq_no, None) is not None and not self._ended.done():
+                self._abandoned.add(seq_no)
+            raise
+
+    # -- low level: for tools and tests ------------------------------------------------------
+
+    async def send_raw(self, data: bytes) -> None:
+        """Write ``data`` to the executor as it is (protocol tests, fault injection).
+
+        Raises:
+            DisconnectedError: our side of the link is already closed.
+            ConnectionError: the executor's side is gone.
+        """
+        if self._write_closed:
+            raise DisconnectedError("our side of the link is closed")
+        self._writer.write(data)
+        await self._writer.drain()
+
+    async def send_eof(self) -> None:
+        """End our side of the link: EOF after the last whole frame we sent, nothing else.
+
+        Pipes: our write end is closed; TCP: the socket is shut down for writing, so the
+        executor's remaining frames are still read. Pending calls are answered if the executor
+        answers them, or fail when its side ends. Idempotent.
+        """
+        if self._write_closed:
+            return
+        self._write_closed = True
+        writer = self._writer
+        with contextlib.suppress(ConnectionError, OSError):
+            await writer.drain()
+            if self._half_close and writer.can_write_eof():
+                writer.write_eof()
+            else:
+                writer.close()  # a pipe: the fd is closed once the buffer is flushed
+
+    async def wait_disconnected(self, timeout: float | None = None) -> BaseException | None:
+        """Wait until the executor's side of the link ends; return why.
+
+        Returns:
+            None for a clean end (EOF at a frame boundary, or Hangup), else the error
+            (`protocol.ProtocolError` for bad bytes, `ConnectionError`, ...).
+
+        Raises:
+            TimeoutError: the link is still up after ``timeout`` seconds.
+        """
+        async with asyncio.timeout(timeout):
+            return await asyncio.shield(self._ended)
+
+    # -- the end -----------------------------------------------------------------------------
+
+    async def disconnect(self, *, timeout: float | None = _DISCONNECT_TIMEOUT) -> None:
+        """End the session (see the module docstring): pending calls fail, our side sends
+        EOF, then the executor gets ``timeout`` seconds to end its side and exit before it is
+        killed (0: at once). Idempotent; concurrent callers all wait for the same cleanup."""
+        if self._disconnect_task is None:
+            self._disconnect_task = asyncio.create_task(
+                self._disconnect(timeout), name="epc-disconnect"
+            )
+        await asyncio.shield(self._disconnect_task)
+
+    async def _disconnect(self, timeout: float | None) -> None:
+        self._closing = True
+        self._fail_pending(disconnected_error(_CONTROLLER_DISCONNECTED))
+        try:
+            await self.send_eof()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(self._ended)
+                    if self._process is not None:
+                        await self._process.wait_exit(None)
+        finally:
+            await self._release()
+
+    async def _release(self) -> None:
+        """Kill and reap the process, stop every task, close every descriptor."""
+        if self._process is not None:
+            await self._process.aclose()
+        tasks = [self._reader_task, *self._handler_tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._end(disconnected_error(_CONTROLLER_DISCONNECTED), _CONTROLLER_DISCONNECTED)
+        self._write_closed = True
+        self._writer.close()
+        for transport in self._transports:
+            transport.close()
+        if self._half_close:  # a socket (pipe writers have no close waiter)
+            with contextlib.suppress(ConnectionError, OSError):
+                await self._writer.wait_closed()
+
+    def _disconnected(self) -> DisconnectedError:
+        if self._closing and not self._why:
+            return disconnected_error(_CONTROLLER_DISCONNECTED)
+        return disconnected_error(self._why or "the executor ended the session")
+
+    def _fail_pending(self, error: DisconnectedError) -> None:
+        pending, self._pending = self._pending, {}
+        self._abandoned.update(pending)
+        for reply in pending.values():
+            if not reply.done():
+                reply.set_exception(error)
+
+    def _end(self, reason: BaseException | None, why: str) -> None:
+        """The executor's side ended (once): remember why, fail every pending call, and close
+        our side after an error (as LLVM's controller disconnects)."""
+        if self._ended.done():
+            return
+        self._why = why
+        self._ended.set_result(reason)
+        self._fail_pending(disconnected_error(why))
+        if not self._setup.done():
+            self._setup.cancel()
+        if reason is not None and not self._write_closed:
+            self._write_closed = True
+            with contextlib.suppress(Exception):
+                self._writer.close()
+
+    async def _send(self, data: bytes) -> None:
+        if self._write_closed:
+            raise self._disconnected()
+        self._writer.write(data)  # one write per frame: frames never interleave
+        try:
+            await self._writer.drain()
+        except (ConnectionError, OSError) as exc:
+            if self._ended.done():
+                raise self._disconnected() from exc
+            raise disconnected_error(f"cannot send to the executor: {exc}") from exc
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        decoder = self._decoder
+        try:
+            while True:
+                data = await self._reader.read(_READ_CHUNK)
+                if not data:
+                    decoder.feed_eof()
+                    await self._end_at_eof()
+                    return
+                for frame in decoder.feed_frames(data):
+                    if not self._on_frame(frame):
+                        return
+        except protocol.ProtocolError as exc:
+            self._end(exc, str(exc))
+        except (ConnectionError, OSError) as exc:
+            self._end(exc, f"the link failed: {exc}")
+
+    async def _end_at_eof(self) -> None:
+        why = "the executor ended the session"
+        if self._process is not None and not self._closing:
+            status = await self._process.wait_exit(_EXIT_GRACE)
+            if status is not None:
+                why += f" ({describe_status(self._process.pid, status)})"
+        self._end(None, why)
+
+    def _on_frame(self, frame: Frame) -> bool:
+        """Handle one frame; False when the link ended."""
+        if not self._setup.done():
+            return self._on_setup(frame)
+        match frame.opcode:
+            case Opcode.RESULT:
+                reply = self._pending.pop(frame.seq_no, None)
+                if reply is None:
+                    if frame.seq_no in self._abandoned:
+                        self._abandoned.discard(frame.seq_no)
+                        return True
+                    return self._fatal(f"No call for sequence number {frame.seq_no}", 16)
+                if frame.tag != 0:
+                    return self._fatal(f"Unexpected TagAddr {frame.tag:#x} in result message", 24)
+                if not reply.done():
+                    reply.set_result(frame.payload)
+                return True
+            case Opcode.CALL_WRAPPER:
+                seq_no = frame.seq_no
+
+                async def answer(result: bytes, error: str | None) -> None:
+                    del error  # the wire carries no error text: the payload stays empty
+                    with contextlib.suppress(DisconnectedError, ConnectionError, OSError):
+                        await self._send(encode_frame(Opcode.RESULT, seq_no, 0, result))
+
+                self._start_incoming(seq_no, frame.tag, frame.payload, answer)
+                return True
+            case Opcode.HANGUP:
+                self._end(None, "the executor hung up")
+                return False
+            case Opcode.SETUP:
+                return self._fatal("unexpected second Setup message", 8)
+
+    def _fatal(self, what: str, offset: int) -> bool:
+        error = protocol.DecodeError(what, offset=offset)
+        self._end(error, str(error))
+        return False
+
+    def _on_setup(self, frame: Frame) -> bool:
+        if frame.opcode != Opcode.SETUP or frame.seq_no != 0 or frame.tag != 0:
+            return self._fatal(
+                f"expected Setup as the first frame, got {frame.opcode.name} "
+                f"(seq {frame.seq_no}, tag {frame.tag:#x})",
+                0,
+            )
+        self._setup_payload = frame.payload
+        try:
+            info, major = self._decode_setup(frame.payload)
+            self._accept_setup(info, major, check=self._check_bootstrap)
+        except (protocol.ProtocolError, LookupError) as exc:
+            self._end(exc, str(exc))
+            return False
+        self._setup.set_result(None)
+        return True
+
+    def _decode_setup(self, payload: bytes) -> tuple[ExecutorInfo, int]:
+        major = self._requested_major
+        if major is None:
+            layout = protocol.detect_setup_layout(payload)
+            major = 14 if layout is SetupLayout.WITHOUT_MAP else 22
+            return protocol.decode_setup(payload, layout), major
+        expected = protocol.setup_layout_for(major)
+        try:
+            return protocol.decode_setup(payload, expected), major
+        except protocol.DecodeError as exc:
+            try:
+                actual = protocol.detect_setup_layout(payload)
+            except protocol.DecodeError:
+                raise exc.with_context(f"Setup (LLVM {major} layout)") from None
+            raise protocol.DecodeError(
+                f"the executor's Setup has the {_layout_name(actual)} layout, but LLVM {major}'s "
+                f"({_layout_name(expected)}) was expected: it serves another LLVM version",
+                offset=0,
+            ) from exc
+
+    async def _wait_setup(self, timeout: float | None) -> None:
+        """Return once the Setup is read and checked; else clean up and raise why not."""
+        try:
+            try:
+                async with asyncio.timeout(timeout):
+                    await asyncio.wait((self._setup, self._ended), return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                pid = f" (pid {self._process.pid} killed)" if self._process else ""
+                raise TimeoutError(f"the executor sent no Setup within {timeout} s{pid}") from None
+            if self._setup.done() and not self._setup.cancelled():
+                return
+            reason = self._ended.result()
+            if reason is not None:
+                raise reason
+            detail = ""
+            if self._process is not None:
+                status = await self._process.wait(timeout)
+                stderr = f"; stderr: {status.stderr!r}" if self._process.captured else ""
+                detail = f" ({describe_status(self._process.pid, status.returncode)}{stderr})"
+            raise DisconnectedError(f"the executor closed the link before sending Setup{detail}")
+        except BaseException:
+            await self.disconnect(timeout=0)
+            raise
+
+
+async def open_pipe_link(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str | None] | None,
+    capture_output: bool,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.BaseTransport, ExecutorProcess]:
+    """Start ``command filedescs=R,W`` with two fresh pipes; our ends as asyncio streams.
+
+    Returns:
+        The reader (frames from the executor), the writer (to it), the read transport (to
+        close at the end) and the process.
+
+    Raises:
+        OSError: the command cannot be run.
+    """
+    to_executor_r, to_executor_w = os.pipe()
+    from_executor_r, from_executor_w = os.pipe()
+    full = [*command, f"filedescs={to_executor_r},{from_executor_w}"]
+    try:
+        process = await start_executor_process(
+            full,
+            pass_fds=(to_executor_r, from_executor_w),
+            env=env,
+            capture_output=capture_output,
+        )
+    except BaseException:
+        os.close(to_executor_w)
+        os.close(from_executor_r)
+        raise
+    finally:
+        os.close(to_executor_r)  # the child holds its own copies
+        os.close(from_executor_w)
+    loop = asyncio.get_running_loop()
+    read_file = os.fdopen(from_executor_r, "rb", buffering=0)
+    write_file = os.fdopen(to_executor_w, "wb", buffering=0)
+    try:
+        reader = asyncio.StreamReader(limit=_READ_CHUNK, loop=loop)
+        read_transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader, loop=loop), read_file
+        )
+        try:
+            transport, flow = await loop.connect_write_pipe(
+                asyncio.streams.FlowControlMixin, write_file
+            )
+        except BaseException:
+            read_transport.close()
+            raise
+    except BaseException:
+        read_file.close()
+        write_file.close()
+        await process.aclose()
+        raise
+    writer = asyncio.StreamWriter(transport, flow, None, loop)
+    return reader, writer, read_transport, process
+
+
+def _argv(command: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
+    if isinstance(command, str | os.PathLike):
+        return [os.fspath(command)]
+    argv = [os.fspath(part) for part in command]
+    if not argv:
+        raise ValueError("the executor command is empty")
+    return argv
+
+
+async def _spawn(
+    command: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    llvm_major: int | None,
+    env: Mapping[str, str | None] | None,
+    capture_output: bool,
+    handlers: Mapping[int, Handler] | None,
+    on_unanswered: Unanswered | None,
+    setup_timeout: float | None,
+    check_bootstrap: bool,
+) -> SimpleRemoteEPC:
+    argv = _argv(command)
+    if llvm_major is None:
+        llvm_major = llvm_major_from_path(argv[0])
+    if llvm_major is not None:
+        if check_bootstrap:
+            check_llvm_major(llvm_major)
+        protocol.setup_layout_for(llvm_major)  # fail before starting anything
+    reader, writer, read_transport, process = await open_pipe_link(
+        argv, env=env, capture_output=capture_output
+    )
+    epc = SimpleRemoteEPC(
+        reader,
+        writer,
+        (read_transport,),
+        process,
+        False,
+        llvm_major=llvm_major,
+        check_bootstrap=check_bootstrap,
+        handlers=handlers,
+        on_unanswered=on_unanswered,
+    )
+    await epc._wait_setup(setup_timeout)
+    return epc
+
+
+def spawn_executor(
+    command: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    llvm_major: int | None = None,
+    env: Mapping[str, str | None] | None = None,
+    capture_output: bool = False,
+    handlers: Mapping[int, Handler] | None = None,
+    on_unanswered: Unanswered | None = None,
+    setup_timeout: float | None = DEFAULT_SETUP_TIMEOUT,
+    check_bootstrap: bool = True,
+) -> EPCOpener[SimpleRemoteEPC]:
+    """Start an executor over two pipes, as ``llvm-jitlink -oop-executor`` does; its EPC.
+
+    Runs ``command`` (a path, or an argument vector) with ``filedescs=R,W`` appended, and reads
+    its Setup. Await the result, or use it as an async context manager (`EPCOpener`).
+
+    Args:
+        command: e.g. ``/usr/lib/llvm-14/bin/llvm-jitlink-executor``, or
+            ``["orcrt-executor", "--llvm-version", "22"]`` (orcrt's executor must be told).
+        llvm_major: the protocol generation (14 or 22). Default: from the path
+            (``…/llvm-NN/…``), else from the Setup's layout (a bootstrap map: 22).
+        env: applied on top of this process's environment (None removes a variable).
+        capture_output: drain the executor's stdout/stderr into `SimpleRemoteEPC.process`
+            instead of letting it inherit ours (where JIT'd output then appears).
+        handlers: executor -> controller handlers by tag, registered before the Setup is read.
+        on_unanswered: told about each executor call answered with an error (default: log).
+        setup_timeout: seconds until the Setup must have arrived.
+        check_bootstrap: require the generation's bootstrap symbols (tests of executors
+            switch this off).
+
+    Raises:
+        OSError: the command cannot be run.
+        ValueError: ``llvm_major`` (given or from the path) is not 14 or 22.
+        MissingBootstrapSymbolError: the Setup lacks a symbol the generation needs (named;
+            no call was sent).
+        protocol.ProtocolError: the first frame is not a Setup, or not of the expected layout.
+        DisconnectedError: the executor exited before its Setup (message: how, and its stderr
+            when captured).
+        TimeoutError: no Setup within ``setup_timeout`` seconds.
+        In every case the process is killed and reaped and the pipes are closed.
+    """
+    return EPCOpener(
+        _spawn(
+            command,
+            llvm_major=llvm_major,
+            env=env,
+            capture_output=capture_output,
+            handlers=handlers,
+            on_unanswered=on_unanswered,
+            setup_timeout=setup_timeout,
+            check_bootstrap=check_bootstrap,
+        )
+    )
+
+
+async def _connect(
+    host: str,
+    port: int,
+    *,
+    llvm_major: int | None,
+    handlers: Mapping[int, Handler] | None,
+    on_unanswered: Unanswered | None,
+    setup_timeout: float | None,
+    check_bootstrap: bool,
+) -> SimpleRemoteEPC:
+    if llvm_major is not None:
+        if check_bootstrap:
+            check_llvm_major(llvm_major)
+        protocol.setup_layout_for(llvm_major)
+    async with asyncio.timeout(setup_timeout):
+        reader, writer = await asyncio.open_connection(host, port, limit=_READ_CHUNK)
+    epc = SimpleRemoteEPC(
+        reader,
+        writer,
+        (),
+        None,
+        True,
+        llvm_major=llvm_major,
+        check_bootstrap=check_bootstrap,
+        handlers=handlers,
+        on_unanswered=on_unanswered,
+    )
+    await epc._wait_setup(setup_timeout)
+    return epc
+
+
+def connect_executor(
+    host: str,
+    port: int,
+    *,
+    llvm_major: int | None = None,
+    handlers: Mapping[int, Handler] | None = None,
+    on_unanswered: Unanswered | None = None,
+    setup_timeout: float | None = DEFAULT_SETUP_TIMEOUT,
+    check_bootstrap: bool = True,
+) -> EPCOpener[SimpleRemoteEPC]:
+    """Connect to an executor listening on ``host:port`` (``listen=HOST:PORT``); its EPC.
+
+    As ``llvm-jitlink -oop-executor-connect``. The EPC owns no process; `disconnect` shuts the
+    socket down for writing first, which LLVM's executors need to notice the end. Arguments as
+    `spawn_executor` (``llvm_major`` default: from the Setup's layout).
+
+    Raises:
+        OSError: the connection was refused.
+        TimeoutError: no connection, or no Setup, within ``setup_timeout`` seconds.
+        ValueError, MissingBootstrapSymbolError, protocol.ProtocolError, DisconnectedError:
+            as `spawn_executor`.
+    """
+    return EPCOpener(
+        _connect(
+            host,
+            port,
+            llvm_major=llvm_major,
+            handlers=handlers,
+            on_unanswered=on_unanswered,
+            setup_timeout=setup_timeout,
+            check_bootstrap=check_bootstrap,
+        )
+    )
