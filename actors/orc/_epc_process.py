@@ -50,15 +50,15 @@ class ExecutorExit:
 
 
 def describe_status(pid: int, returncode: int) -> str:
-    """``"pid N exited with status S"`` or ``"pid N was killed by signal K (SIGKILL)"``."""
+    """``"pid N: exit status S"`` or ``"pid N: killed by signal K (SIGKILL)"``."""
     if returncode >= 0:
-        return f"pid {pid} exited with status {returncode}"
+        return f"pid {pid}: exit status {returncode}"
     number = -returncode
     try:
         name = f" ({signal.Signals(number).name})"
     except ValueError:
         name = ""
-    return f"pid {pid} was killed by signal {number}{name}"
+    return f"pid {pid}: killed by signal {number}{name}"
 
 
 class ExecutorProcess:

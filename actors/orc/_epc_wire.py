@@ -28,7 +28,7 @@ the payload fits (`protocol.detect_setup_layout`). Afterwards:
 Outgoing calls take sequence numbers from 0 up, never reused (§7 item 60); each frame goes
 out with one ``write``, so pipelined calls never interleave. When the link ends every pending
 call fails with ``actors.DisconnectedError`` naming the reason; for a spawned executor that
-vanished, the reason includes how its process ended (``pid N was killed by signal 9``).
+vanished, the reason includes how its process ended (``pid N: killed by signal 9``).
 
 `SimpleRemoteEPC.disconnect` fails pending calls at once ("the controller disconnected"),
 ends our side with EOF at a frame boundary (TCP: ``shutdown(SHUT_WR)``, which LLVM's
