@@ -335,8 +335,11 @@ class SimpleRemoteEPC(ExecutorProcessControl):
             self._end(exc, f"the link failed: {exc}")
 
     async def _end_at_eof(self) -> None:
+        if self._closing:  # the executor's answer to our EOF
+            self._end(None, _CONTROLLER_DISCONNECTED)
+            return
         why = "the executor ended the session"
-        if self._process is not None and not self._closing:
+        if self._process is not None:
             status = await self._process.wait_exit(_EXIT_GRACE)
             if status is not None:
                 why += f" ({describe_status(self._process.pid, status)})"
