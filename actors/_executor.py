@@ -26,7 +26,7 @@ import native
 import protocol
 
 from ._actor import ErrorReporter
-from ._bootstrap import BootstrapOptions, install_bootstrap
+from ._bootstrap import SUPPORTED_LLVM_VERSIONS, BootstrapOptions, install_bootstrap
 from ._native_wrappers import native_sync_wrapper
 from ._session import Session, open_session
 from ._stream import StreamControllerAccess
@@ -123,6 +123,8 @@ async def open_executor_session(
     Raises:
         ValueError: ``llvm_major`` is not 14 or 22.
     """
+    if llvm_major not in SUPPORTED_LLVM_VERSIONS:  # before a Session exists: a plain error
+        raise ValueError(f"LLVM {llvm_major} is not supported (orcrt serves LLVM 14 and 22)")
     async with open_session(name=name, error_reporter=error_reporter) as session:
         info = await _install_services(session, llvm_major, guarded)
         yield ExecutorSession(session=session, info=info)

@@ -421,12 +421,18 @@ class SimpleRemoteEPC(ExecutorProcessControl):
             ) from exc
 
     async def _wait_setup(self, timeout: float | None) -> None:
-        """Return once the Setup is read and checked; else clean up and raise why not."""
+        """Return once the Setup is read and checked; else clean up and raise why not.
+
+        A silent executor is killed at once; one that sent a bad or insufficient Setup gets
+        our EOF and a moment to exit by itself, as it would with LLVM's controller.
+        """
+        grace: float | None = _EXIT_GRACE
         try:
             try:
                 async with asyncio.timeout(timeout):
                     await asyncio.wait((self._setup, self._ended), return_when="FIRST_COMPLETED")
             except TimeoutError:
+                grace = 0
                 pid = f" (pid {self._process.pid} killed)" if self._process else ""
                 raise TimeoutError(f"the executor sent no Setup within {timeout} s{pid}") from None
             if self._setup.done() and not self._setup.cancelled():
@@ -441,7 +447,7 @@ class SimpleRemoteEPC(ExecutorProcessControl):
                 detail = f" ({describe_status(self._process.pid, status.returncode)}{stderr})"
             raise DisconnectedError(f"the executor closed the link before sending Setup{detail}")
         except BaseException:
-            await self.disconnect(timeout=0)
+            await self.disconnect(timeout=grace)
             raise
 
 

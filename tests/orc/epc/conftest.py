@@ -122,3 +122,40 @@ async def target(request: pytest.FixtureRequest) -> AsyncIterator[Target]:
         await epc.disconnect()
         if listening is not None:
             await listening.aclose()
+
+
+FAKE_EXECUTOR = str(Path(__file__).with_name("_fake_executor.py"))
+
+
+def fake_executor(mode: str, major: int = 22) -> list[str]:
+    """The command of `_fake_executor` in ``mode`` speaking LLVM ``major``'s Setup."""
+    import sys
+
+    return [sys.executable, FAKE_EXECUTOR, mode, "--llvm-version", str(major)]
+
+
+def children() -> list[str]:
+    """This process's child processes as ``"pid state"`` (a zombie shows state Z)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == os.getpid():
+            found.append(f"{entry} {fields[0]}")
+    return found
+
+
+def open_fds() -> set[str]:
+    """This process's open descriptors, as ``"fd -> target"``."""
+    fds = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            fds.add(f"{fd} -> {os.readlink(f'/proc/self/fd/{fd}')}")
+        except OSError:
+            continue  # the directory listing's own descriptor
+    return fds
