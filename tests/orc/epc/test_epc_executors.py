@@ -69,9 +69,9 @@ async def test_epc_runs_code_returning_a_constant(target: Target) -> None:
     increment = argc + len(RETURN_ARGC)
     if epc.llvm_major == 22:
         assert await epc.run_as_int(increment, 41) == 42
-        assert await epc.run_as_void(base) is None
+        await epc.run_as_void(base)
     else:
-        with pytest.raises(MissingBootstrapSymbolError, match="run_as_int.*use run_as_main"):
+        with pytest.raises(MissingBootstrapSymbolError, match=r"run_as_int.*use run_as_main"):
             await epc.run_as_int(increment, 41)
 
 
@@ -100,7 +100,7 @@ async def test_epc_reads_back_memory_with_zero_fill(target: Target) -> None:
         await access.write_pointers([(data + 48, data)])
         assert await access.read_pointers([data + 48]) == [data]
     else:
-        with pytest.raises(MissingBootstrapSymbolError, match="mem_read_buffers.*no memory reads"):
+        with pytest.raises(MissingBootstrapSymbolError, match=r"mem_read_buffers.*no memory reads"):
             await access.read_buffers([(data, 1)])
     assert await epc.run_as_main(base) == 5
 

@@ -106,7 +106,7 @@ async def test_epc_setup_optional_symbols_fail_only_their_feature(tmp_path: Path
         fake_executor("partial", 22), env={"FAKE_OMIT": ",".join(omit), "FAKE_REPORT": str(report)}
     ) as epc:
         assert epc.llvm_major == 22
-        with pytest.raises(MissingBootstrapSymbolError, match="deinitialize.*LLVM 14's"):
+        with pytest.raises(MissingBootstrapSymbolError, match=r"deinitialize.*LLVM 14's"):
             await epc.memory_manager.deinitialize([0x1000])
         with pytest.raises(MissingBootstrapSymbolError, match="read_pointers"):
             await epc.memory_access.read_pointers([0x1000])
