@@ -7,7 +7,8 @@
 
 An empty path opens the executor process itself (its global symbols). Names go out exactly as
 given (no mangling). A symbol not found comes back as None (14 sends address 0, 22 ``None`` or
-address 0); a *required* one that is missing makes the executor answer with an error value.
+address 0); a *required* one that is missing is an error (LLVM 14's executor and orcrt's answer
+``Missing definition for <name>``; LLVM 22's answers None, and the EPC raises the same error).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import protocol
 from protocol import ExecutorSymbolDef, SymbolLookup
+
+from ._epc_errors import ExecutorCallError
 
 if TYPE_CHECKING:
     from ._epc import ExecutorProcessControl
@@ -67,8 +70,8 @@ class EPCDylibManager:
             Exported), or None.
 
         Raises:
-            ExecutorCallError: the executor answered with an error (e.g. a required symbol is
-                missing, or ``handle`` is unknown).
+            ExecutorCallError: a required symbol is missing (``Missing definition for <name>``),
+                or the executor answered with another error (e.g. ``handle`` is unknown).
             protocol.DecodeError: the answer does not have one entry per name.
         """
         lookups = [
@@ -90,4 +93,10 @@ class EPCDylibManager:
                 f"{len(found)} entries",
                 offset=0,
             )
+        for item, definition in zip(lookups, found, strict=True):
+            if item.required and definition is None:
+                # LLVM 22's executor answers None; 14's (and orcrt's) fail with this text.
+                raise ExecutorCallError(
+                    f"Missing definition for {item.name}", function=protocol.DYLIB_RESOLVE.name
+                )
         return found
