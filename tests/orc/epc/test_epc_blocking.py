@@ -7,6 +7,7 @@ import pytest
 from actors.orc import (
     BlockingPortal,
     ExecutorCallError,
+    ExecutorProcessControl,
     Segment,
     open_inprocess_executor,
     spawn_executor,
@@ -23,6 +24,7 @@ pytestmark = [pytest.mark.timeout(30), requires_x86_64]
 def test_epc_blocking_portal_runs_code(kind: str) -> None:
     """portal.enter(factory) gives the EPC; portal.call runs each step; closing the portal
     disconnects it and the executor is gone."""
+    epc: ExecutorProcessControl
     with BlockingPortal() as portal:
         if kind == "llvm14":
             epc = portal.enter(spawn_executor(llvm_executor(14)))
