@@ -41,7 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 import protocol
@@ -72,7 +72,6 @@ DEFAULT_SETUP_TIMEOUT: Final = 10.0
 
 _DISCONNECT_TIMEOUT: Final = 10.0
 _EXIT_GRACE: Final = 2.0  # seconds to learn a vanished executor's exit status for the message
-_READ_CHUNK: Final = 1 << 16
 _CONTROLLER_DISCONNECTED: Final = "the controller disconnected"
 
 
@@ -90,9 +89,6 @@ class SimpleRemoteEPC(ExecutorProcessControl):
 
     def __init__(
         self,
-        _reader: asyncio.StreamReader,
-        _writer: asyncio.StreamWriter,
-        _transports: Sequence[asyncio.BaseTransport],
         _process: ExecutorProcess | None,
         _half_close: bool,
         *,
@@ -102,15 +98,19 @@ class SimpleRemoteEPC(ExecutorProcessControl):
         on_unanswered: Unanswered | None,
     ) -> None:
         super().__init__(handlers=handlers, on_unanswered=on_unanswered)
-        self._reader = _reader
-        self._writer = _writer
-        self._transports = tuple(_transports)
         self._process = _process
         self._half_close = _half_close  # TCP: shutdown(SHUT_WR) keeps reading; pipes: close
         self._requested_major = llvm_major
         self._check_bootstrap = check_bootstrap
         self._decoder = FrameDecoder()
-        loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
+        # Set by _attach: the transport we read frames from and the one we write them to
+        # (the same for a socket).
+        self._read_transport: asyncio.BaseTransport | None = None
+        self._write_transport: asyncio.WriteTransport | None = None
+        self._lost: list[asyncio.Future[None]] = []
+        self._paused = False
+        self._drained: asyncio.Future[None] | None = None
         self._setup: asyncio.Future[None] = loop.create_future()
         self._ended: asyncio.Future[BaseException | None] = loop.create_future()
         self._why = ""
@@ -120,8 +120,12 @@ class SimpleRemoteEPC(ExecutorProcessControl):
         self._setup_payload = b""
         self._write_closed = False
         self._closing = False
+        self._eof_task: asyncio.Task[None] | None = None
         self._disconnect_task: asyncio.Task[None] | None = None
-        self._reader_task = asyncio.create_task(self._read_loop(), name="epc-reader")
+
+    def _attach(self, read: asyncio.BaseTransport, write: asyncio.WriteTransport) -> None:
+        self._read_transport = read
+        self._write_transport = write
 
     def __repr__(self) -> str:
         if self._ended.done():
@@ -175,15 +179,18 @@ class SimpleRemoteEPC(ExecutorProcessControl):
         if self.disconnected:
             raise self._disconnected()
         seq_no = self._next_seq
-        self._next_seq += 1
-        reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._next_seq = seq_no + 1
+        reply: asyncio.Future[bytes] = self._loop.create_future()
         self._pending[seq_no] = reply
         try:
+            self._write(encode_frame(Opcode.CALL_WRAPPER, seq_no, address, args))
             if timeout is None:
-                await self._send(encode_frame(Opcode.CALL_WRAPPER, seq_no, address, args))
+                if self._paused:
+                    await self._wait_drained()
                 return await reply
             async with asyncio.timeout(timeout):
-                await self._send(encode_frame(Opcode.CALL_WRAPPER, seq_no, address, args))
+                if self._paused:
+                    await self._wait_drained()
                 return await reply
         except BaseException:
             if self._pending.pop(seq_no, None) is not None and not self._ended.done():
@@ -197,30 +204,32 @@ class SimpleRemoteEPC(ExecutorProcessControl):
 
         Raises:
             DisconnectedError: our side of the link is already closed.
-            ConnectionError: the executor's side is gone.
         """
         if self._write_closed:
             raise DisconnectedError("our side of the link is closed")
-        self._writer.write(data)
-        await self._writer.drain()
+        await self._send(data)
 
     async def send_eof(self) -> None:
         """End our side of the link: EOF after the last whole frame we sent, nothing else.
 
-        Pipes: our write end is closed; TCP: the socket is shut down for writing, so the
-        executor's remaining frames are still read. Pending calls are answered if the executor
-        answers them, or fail when its side ends. Idempotent.
+        Pipes: our write end is closed once its buffer is flushed; TCP: the socket is shut down
+        for writing, so the executor's remaining frames are still read. Pending calls are
+        answered if the executor answers them, or fail when its side ends. Idempotent.
         """
+        self._close_write()
+
+    def _close_write(self) -> None:
         if self._write_closed:
             return
         self._write_closed = True
-        writer = self._writer
+        transport = self._write_transport
+        if transport is None or transport.is_closing():
+            return
         with contextlib.suppress(ConnectionError, OSError):
-            await writer.drain()
-            if self._half_close and writer.can_write_eof():
-                writer.write_eof()
+            if self._half_close and transport.can_write_eof():
+                transport.write_eof()
             else:
-                writer.close()  # a pipe: the fd is closed once the buffer is flushed
+                transport.close()  # a pipe: the fd is closed once the buffer is flushed
 
     async def wait_disconnected(self, timeout: float | None = None) -> BaseException | None:
         """Wait until the executor's side of the link ends; return why.
@@ -264,18 +273,19 @@ class SimpleRemoteEPC(ExecutorProcessControl):
         """Kill and reap the process, stop every task, close every descriptor."""
         if self._process is not None:
             await self._process.aclose()
-        tasks = [self._reader_task, *self._handler_tasks]
+        tasks = [*self._handler_tasks, *([self._eof_task] if self._eof_task else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._end(disconnected_error(_CONTROLLER_DISCONNECTED), _CONTROLLER_DISCONNECTED)
         self._write_closed = True
-        self._writer.close()
-        for transport in self._transports:
-            transport.close()
-        if self._half_close:  # a socket (pipe writers have no close waiter)
-            with contextlib.suppress(ConnectionError, OSError):
-                await self._writer.wait_closed()
+        for transport in (self._read_transport, self._write_transport):
+            if transport is not None:
+                transport.close()
+        # The descriptors are closed when the transports report the loss (next iteration).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_EXIT_GRACE):
+                await asyncio.gather(*self._lost)
 
     def _disconnected(self) -> DisconnectedError:
         if self._closing and not self._why:
@@ -299,39 +309,66 @@ class SimpleRemoteEPC(ExecutorProcessControl):
         self._fail_pending(disconnected_error(why))
         if not self._setup.done():
             self._setup.cancel()
-        if reason is not None and not self._write_closed:
-            self._write_closed = True
-            with contextlib.suppress(Exception):
-                self._writer.close()
+        if reason is not None:
+            self._close_write()
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
 
     async def _send(self, data: bytes) -> None:
-        if self._write_closed:
+        """Write one frame (one write: frames never interleave); wait while the transport's
+        buffer is over its high-water mark."""
+        self._write(data)
+        if self._paused:
+            await self._wait_drained()
+
+    def _write(self, data: bytes) -> None:
+        transport = self._write_transport
+        if self._write_closed or transport is None or transport.is_closing():
             raise self._disconnected()
-        self._writer.write(data)  # one write per frame: frames never interleave
-        try:
-            await self._writer.drain()
-        except (ConnectionError, OSError) as exc:
-            if self._ended.done():
-                raise self._disconnected() from exc
-            raise disconnected_error(f"cannot send to the executor: {exc}") from exc
+        transport.write(data)
 
-    # -- reading -----------------------------------------------------------------------------
+    async def _wait_drained(self) -> None:
+        while self._paused and not self._ended.done():
+            if self._drained is None or self._drained.done():
+                self._drained = self._loop.create_future()
+            await asyncio.shield(self._drained)
 
-    async def _read_loop(self) -> None:
-        decoder = self._decoder
+    # -- what the transports report (see _LinkProtocol) ---------------------------------------
+
+    def _pause_writing(self) -> None:
+        self._paused = True
+
+    def _resume_writing(self) -> None:
+        self._paused = False
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    def _on_data(self, data: bytes) -> None:
+        if self._ended.done():
+            return
         try:
-            while True:
-                data = await self._reader.read(_READ_CHUNK)
-                if not data:
-                    decoder.feed_eof()
-                    await self._end_at_eof()
-                    return
-                for frame in decoder.feed_frames(data):
-                    if not self._on_frame(frame):
-                        return
+            frames = self._decoder.feed_frames(data)
         except protocol.ProtocolError as exc:
             self._end(exc, str(exc))
-        except (ConnectionError, OSError) as exc:
+            return
+        for frame in frames:
+            if not self._on_frame(frame):
+                return
+
+    def _on_eof(self) -> None:
+        if self._ended.done() or self._eof_task is not None:
+            return
+        try:
+            self._decoder.feed_eof()
+        except protocol.ProtocolError as exc:
+            self._end(exc, str(exc))
+            return
+        self._eof_task = self._loop.create_task(self._end_at_eof(), name="epc-eof")
+
+    def _on_lost(self, exc: BaseException | None) -> None:
+        if exc is None:
+            self._on_eof()
+        elif not self._ended.done():
             self._end(exc, f"the link failed: {exc}")
 
     async def _end_at_eof(self) -> None:
@@ -451,20 +488,50 @@ class SimpleRemoteEPC(ExecutorProcessControl):
             raise
 
 
+class _LinkProtocol(asyncio.Protocol):
+    """Hands what a transport reports to its EPC: data and EOF (when it is the read side),
+    flow control (when it is the write side), and the loss of the connection."""
+
+    def __init__(self, epc: SimpleRemoteEPC, *, reads: bool) -> None:
+        self._epc = epc
+        self._reads = reads
+        self.lost: asyncio.Future[None] = epc._loop.create_future()
+        epc._lost.append(self.lost)
+
+    def data_received(self, data: bytes) -> None:
+        self._epc._on_data(data)
+
+    def eof_received(self) -> bool:
+        self._epc._on_eof()
+        return True  # a socket stays open for writing: our EOF is ours to send
+
+    def pause_writing(self) -> None:
+        self._epc._pause_writing()
+
+    def resume_writing(self) -> None:
+        self._epc._resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
+        if self._reads:
+            self._epc._on_lost(exc)
+        else:  # our write pipe: the executor closed its read end; its EOF or death follows
+            self._epc._resume_writing()
+
+
 async def open_pipe_link(
     command: Sequence[str],
     *,
     env: Mapping[str, str | None] | None,
     capture_output: bool,
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, asyncio.BaseTransport, ExecutorProcess]:
-    """Start ``command filedescs=R,W`` with two fresh pipes; our ends as asyncio streams.
-
-    Returns:
-        The reader (frames from the executor), the writer (to it), the read transport (to
-        close at the end) and the process.
+    make_epc: Callable[[ExecutorProcess], SimpleRemoteEPC],
+) -> SimpleRemoteEPC:
+    """Start ``command filedescs=R,W`` with two fresh pipes and attach our ends to the EPC
+    ``make_epc(process)`` makes.
 
     Raises:
-        OSError: the command cannot be run.
+        OSError: the command cannot be run (no descriptor is left open).
     """
     to_executor_r, to_executor_w = os.pipe()
     from_executor_r, from_executor_w = os.pipe()
@@ -486,14 +553,14 @@ async def open_pipe_link(
     loop = asyncio.get_running_loop()
     read_file = os.fdopen(from_executor_r, "rb", buffering=0)
     write_file = os.fdopen(to_executor_w, "wb", buffering=0)
+    epc = make_epc(process)
     try:
-        reader = asyncio.StreamReader(limit=_READ_CHUNK, loop=loop)
         read_transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader, loop=loop), read_file
+            lambda: _LinkProtocol(epc, reads=True), read_file
         )
         try:
-            transport, flow = await loop.connect_write_pipe(
-                asyncio.streams.FlowControlMixin, write_file
+            write_transport, _ = await loop.connect_write_pipe(
+                lambda: _LinkProtocol(epc, reads=False), write_file
             )
         except BaseException:
             read_transport.close()
@@ -503,8 +570,8 @@ async def open_pipe_link(
         write_file.close()
         await process.aclose()
         raise
-    writer = asyncio.StreamWriter(transport, flow, None, loop)
-    return reader, writer, read_transport, process
+    epc._attach(read_transport, write_transport)
+    return epc
 
 
 def _argv(command: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[str]:
@@ -534,20 +601,19 @@ async def _spawn(
         if check_bootstrap:
             check_llvm_major(llvm_major)
         protocol.setup_layout_for(llvm_major)  # fail before starting anything
-    reader, writer, read_transport, process = await open_pipe_link(
-        argv, env=env, capture_output=capture_output
-    )
-    epc = SimpleRemoteEPC(
-        reader,
-        writer,
-        (read_transport,),
-        process,
-        False,
-        llvm_major=llvm_major,
-        check_bootstrap=check_bootstrap,
-        handlers=handlers,
-        on_unanswered=on_unanswered,
-    )
+    major = llvm_major
+
+    def make_epc(process: ExecutorProcess) -> SimpleRemoteEPC:
+        return SimpleRemoteEPC(
+            process,
+            False,
+            llvm_major=major,
+            check_bootstrap=check_bootstrap,
+            handlers=handlers,
+            on_unanswered=on_unanswered,
+        )
+
+    epc = await open_pipe_link(argv, env=env, capture_output=capture_output, make_epc=make_epc)
     await epc._wait_setup(setup_timeout)
     return epc
 
@@ -621,12 +687,7 @@ async def _connect(
         if check_bootstrap:
             check_llvm_major(llvm_major)
         protocol.setup_layout_for(llvm_major)
-    async with asyncio.timeout(setup_timeout):
-        reader, writer = await asyncio.open_connection(host, port, limit=_READ_CHUNK)
     epc = SimpleRemoteEPC(
-        reader,
-        writer,
-        (),
         None,
         True,
         llvm_major=llvm_major,
@@ -634,6 +695,11 @@ async def _connect(
         handlers=handlers,
         on_unanswered=on_unanswered,
     )
+    async with asyncio.timeout(setup_timeout):
+        transport, _ = await asyncio.get_running_loop().create_connection(
+            lambda: _LinkProtocol(epc, reads=True), host, port
+        )
+    epc._attach(transport, transport)
     await epc._wait_setup(setup_timeout)
     return epc
 
