@@ -35,15 +35,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._blocking import BlockingPortal as BlockingPortal
     from ._epc import CallSignature as CallSignature
-    from ._epc import EPCOpener as EPCOpener
     from ._epc import ExecutorProcessControl as ExecutorProcessControl
-    from ._epc import Handler as Handler
     from ._epc import JITDispatchInfo as JITDispatchInfo
-    from ._epc import UnansweredCall as UnansweredCall
-    from ._epc import sps_handler as sps_handler
+    from ._epc_connect import EPCOpener as EPCOpener
+    from ._epc_connect import connect_executor as connect_executor
+    from ._epc_connect import spawn_executor as spawn_executor
     from ._epc_dylibs import EPCDylibManager as EPCDylibManager
     from ._epc_errors import ExecutorCallError as ExecutorCallError
     from ._epc_errors import MissingBootstrapSymbolError as MissingBootstrapSymbolError
+    from ._epc_handlers import Handler as Handler
+    from ._epc_handlers import UnansweredCall as UnansweredCall
+    from ._epc_handlers import sps_handler as sps_handler
     from ._epc_inprocess import InProcessEPC as InProcessEPC
     from ._epc_inprocess import open_inprocess_executor as open_inprocess_executor
     from ._epc_memory import EPCMemoryAccess as EPCMemoryAccess
@@ -52,22 +54,22 @@ if TYPE_CHECKING:
     from ._epc_process import ExecutorExit as ExecutorExit
     from ._epc_process import ExecutorProcess as ExecutorProcess
     from ._epc_wire import SimpleRemoteEPC as SimpleRemoteEPC
-    from ._epc_wire import connect_executor as connect_executor
-    from ._epc_wire import spawn_executor as spawn_executor
 
 # Public name -> the private module that defines it.
 _EXPORTS: dict[str, str] = {
     "BlockingPortal": "_blocking",
     "CallSignature": "_epc",
-    "EPCOpener": "_epc",
     "ExecutorProcessControl": "_epc",
-    "Handler": "_epc",
     "JITDispatchInfo": "_epc",
-    "UnansweredCall": "_epc",
-    "sps_handler": "_epc",
+    "EPCOpener": "_epc_connect",
+    "connect_executor": "_epc_connect",
+    "spawn_executor": "_epc_connect",
     "EPCDylibManager": "_epc_dylibs",
     "ExecutorCallError": "_epc_errors",
     "MissingBootstrapSymbolError": "_epc_errors",
+    "Handler": "_epc_handlers",
+    "UnansweredCall": "_epc_handlers",
+    "sps_handler": "_epc_handlers",
     "InProcessEPC": "_epc_inprocess",
     "open_inprocess_executor": "_epc_inprocess",
     "EPCMemoryAccess": "_epc_memory",
@@ -76,8 +78,6 @@ _EXPORTS: dict[str, str] = {
     "ExecutorExit": "_epc_process",
     "ExecutorProcess": "_epc_process",
     "SimpleRemoteEPC": "_epc_wire",
-    "connect_executor": "_epc_wire",
-    "spawn_executor": "_epc_wire",
 }
 
 __all__ = sorted(_EXPORTS)

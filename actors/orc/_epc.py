@@ -39,9 +39,9 @@ import asyncio
 import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, Self, TypeVar
+from typing import Any, Final, Protocol, Self, TypeVar
 
 import attrs
 
@@ -49,26 +49,20 @@ import protocol
 from actors import DisconnectedError, RemoteCallError
 from protocol import ExecutorInfo
 
+from ._epc_dylibs import EPCDylibManager
 from ._epc_errors import ExecutorCallError, MissingBootstrapSymbolError
-
-if TYPE_CHECKING:
-    from ._epc_dylibs import EPCDylibManager
-    from ._epc_memory import EPCMemoryAccess, EPCMemoryManager
+from ._epc_handlers import Handler, Unanswered, UnansweredCall, log_unanswered
+from ._epc_memory import EPCMemoryAccess, EPCMemoryManager, WrapperMemoryAccess
 
 __all__ = [
     "SUPPORTED_LLVM_MAJORS",
     "CallSignature",
-    "EPCOpener",
     "ExecutorProcessControl",
-    "Handler",
     "JITDispatchInfo",
-    "Unanswered",
-    "UnansweredCall",
     "check_llvm_major",
     "disconnected_error",
     "llvm_major_from_path",
     "required_bootstrap_symbols",
-    "sps_handler",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,13 +73,6 @@ E = TypeVar("E", bound="ExecutorProcessControl")
 
 SUPPORTED_LLVM_MAJORS: Final = (14, 22)
 """The protocol generations an EPC speaks: LLVM 14's and LLVM 22's (orcv2-reference.md §6)."""
-
-Handler = Callable[[bytes], "bytes | Awaitable[bytes]"]
-"""An executor -> controller call handler: argument bytes in, result bytes out (sync or async).
-An exception it raises becomes an out-of-band error result."""
-
-Unanswered = Callable[["UnansweredCall"], object]
-"""Told about each executor -> controller call answered with an error (on the EPC's loop)."""
 
 _MEM_WRITES: Final = (
     protocol.MEM_WRITE_UINT8S.name,
@@ -196,49 +183,6 @@ class JITDispatchInfo:
     ctx: int
 
 
-@attrs.frozen(kw_only=True)
-class UnansweredCall:
-    """An executor -> controller call answered with an out-of-band error.
-
-    Attributes:
-        seq_no: the executor's sequence number (in-process: the controller access's).
-        tag: the tag address it called.
-        args: the argument bytes.
-        reason: why: no handler for the tag (``No function registered for tag 0x…``), or the
-            handler's exception.
-    """
-
-    seq_no: int
-    tag: int
-    args: bytes
-    reason: str
-
-
-def _log_unanswered(call: UnansweredCall) -> None:
-    log.warning(
-        "executor call %d to tag %#x answered with an error: %s", call.seq_no, call.tag, call.reason
-    )
-
-
-def sps_handler(signature: protocol.WrapperSignature[R], fn: Callable[..., Any]) -> Handler:
-    """A `Handler` that decodes its arguments with ``signature``, calls ``fn(*args)`` (sync or
-    async) and encodes what it returns as the signature's result.
-
-    To answer with an error value, ``fn`` returns a `protocol.Failure` (for ``SPSError`` and
-    ``SPSExpected`` results). Bad argument bytes and exceptions of ``fn`` become out-of-band
-    errors, as in LLVM's ``wrapAsyncWithSPS``.
-    """
-
-    async def handle(args: bytes) -> bytes:
-        value = fn(*signature.decode_args(args))
-        if inspect.isawaitable(value):
-            value = await value
-        return signature.encode_result(value)
-
-    handle.__name__ = getattr(fn, "__name__", "sps_handler")
-    return handle
-
-
 class ExecutorProcessControl(abc.ABC):
     """An executor process's services, reached by calls of its wrapper functions.
 
@@ -262,7 +206,7 @@ class ExecutorProcessControl(abc.ABC):
         self._handlers: dict[int, Handler] = {}
         for tag, handler in (handlers or {}).items():
             self.register_handler(tag, handler)
-        self._on_unanswered = on_unanswered or _log_unanswered
+        self._on_unanswered = on_unanswered or log_unanswered
         self._handler_tasks: set[asyncio.Task[None]] = set()
         self._memory_manager: EPCMemoryManager | None = None
         self._memory_access: EPCMemoryAccess | None = None
@@ -349,8 +293,6 @@ class ExecutorProcessControl(abc.ABC):
     def memory_manager(self) -> EPCMemoryManager:
         """The JIT memory manager client (reserve / finalize / release), made on first use."""
         if self._memory_manager is None:
-            from ._epc_memory import EPCMemoryManager
-
             self._memory_manager = EPCMemoryManager(self)
         return self._memory_manager
 
@@ -362,16 +304,12 @@ class ExecutorProcessControl(abc.ABC):
         return self._memory_access
 
     def _make_memory_access(self) -> EPCMemoryAccess:
-        from ._epc_memory import WrapperMemoryAccess
-
         return WrapperMemoryAccess(self)
 
     @property
     def dylibs(self) -> EPCDylibManager:
         """The dynamic-library client (open, lookup), made on first use."""
         if self._dylibs is None:
-            from ._epc_dylibs import EPCDylibManager
-
             self._dylibs = EPCDylibManager(self)
         return self._dylibs
 
@@ -576,45 +514,3 @@ _NOT_IN_14 = "LLVM 14's executor has none: use run_as_main"
 def disconnected_error(why: str) -> DisconnectedError:
     """``DisconnectedError("disconnected: <why>")``."""
     return DisconnectedError(f"disconnected: {why}")
-
-
-class EPCOpener(Generic[E]):
-    """What the EPC factories return: await it for the EPC, or use it as an async context
-    manager (the EPC disconnects when the block ends).
-
-        epc = await spawn_executor(path)            # or:
-        async with spawn_executor(path) as epc: ...
-        epc = portal.enter(spawn_executor(path))     # from a script, via a BlockingPortal
-
-    Awaited (or entered) at most once.
-    """
-
-    def __init__(self, start: Coroutine[Any, Any, E]) -> None:
-        self._start: Coroutine[Any, Any, E] | None = start
-        self._epc: E | None = None
-
-    def __del__(self) -> None:
-        if self._start is not None:
-            self._start.close()  # never awaited: no "coroutine was never awaited" warning
-
-    def _take(self) -> Coroutine[Any, Any, E]:
-        start, self._start = self._start, None
-        if start is None:
-            raise RuntimeError("this EPC factory call was awaited already")
-        return start
-
-    def __await__(self) -> Generator[Any, None, E]:
-        return self._take().__await__()
-
-    async def __aenter__(self) -> E:
-        self._epc = await self._take()
-        return self._epc
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._epc is not None:
-            await self._epc.disconnect()

@@ -40,14 +40,9 @@ from actors import (
     open_executor_session,
 )
 
-from ._epc import (
-    EPCOpener,
-    ExecutorProcessControl,
-    Handler,
-    Unanswered,
-    check_llvm_major,
-    disconnected_error,
-)
+from ._epc import ExecutorProcessControl, check_llvm_major, disconnected_error
+from ._epc_connect import EPCOpener
+from ._epc_handlers import Handler, Unanswered
 from ._epc_memory import EPCMemoryAccess
 
 __all__ = ["InProcessEPC", "open_inprocess_executor"]

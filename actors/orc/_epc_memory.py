@@ -33,6 +33,8 @@ import attrs
 import protocol
 from protocol import MemProt
 
+from ._epc_errors import ExecutorCallError
+
 if TYPE_CHECKING:
     from ._epc import ExecutorProcessControl
 
@@ -188,8 +190,6 @@ class EPCMemoryManager:
 
 
 def _raise_failure(value: object, function: str) -> None:
-    from ._epc_errors import ExecutorCallError
-
     if isinstance(value, protocol.Failure):
         raise ExecutorCallError(value.message, function=function)
 
