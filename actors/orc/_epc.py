@@ -2,8 +2,8 @@
 
 LLVM's ``ExecutorProcessControl`` (EPC) in Python, one interface for three kinds of executor:
 LLVM's ``llvm-jitlink-executor`` (14 and 22) or orcrt's ``orcrt-executor`` over pipes or TCP
-(`SimpleRemoteEPC`, ``_epc_wire``), and an orcrt executor Session in this process
-(`InProcessEPC`, ``_epc_inprocess``). Everything above the transport is written once, here and
+(`SimpleRemoteEPC`, ``_epc_wire``; made by ``_epc_connect``), and an orcrt executor Session in
+this process (`InProcessEPC`, ``_epc_inprocess``). Everything above the transport is written once, here and
 in the service clients, in terms of one primitive: `ExecutorProcessControl.call_wrapper`
 (call the wrapper function at an executor address with argument bytes, get result bytes).
 
@@ -37,7 +37,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import inspect
-import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
@@ -65,11 +64,9 @@ __all__ = [
     "required_bootstrap_symbols",
 ]
 
-log = logging.getLogger(__name__)
 
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
-E = TypeVar("E", bound="ExecutorProcessControl")
 
 SUPPORTED_LLVM_MAJORS: Final = (14, 22)
 """The protocol generations an EPC speaks: LLVM 14's and LLVM 22's (orcv2-reference.md §6)."""
@@ -250,7 +247,8 @@ class ExecutorProcessControl(abc.ABC):
     def llvm_major(self) -> int:
         """The protocol generation spoken: 14 or 22 (given, from the executor's path, or from
         the Setup's layout; a Setup with a bootstrap map is spoken to as 22)."""
-        self.info  # noqa: B018  # raises before Setup
+        if self._info is None:
+            raise RuntimeError(f"{type(self).__name__} has not read the executor's Setup yet")
         return self._llvm_major
 
     @property
