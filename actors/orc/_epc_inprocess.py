@@ -145,6 +145,7 @@ class InProcessEPC(ExecutorProcessControl):
         self._stop: asyncio.Future[None] = loop.create_future()
         self._session: Session | None = None
         self._pending: set[asyncio.Future[bytes]] = set()
+        self._calls: set[asyncio.Future[bytes]] = set()  # the Session's side of each call
         self._closing = False
         self._link_reason: str | None = None
         self._host: asyncio.Task[None] | None = None
@@ -213,8 +214,10 @@ class InProcessEPC(ExecutorProcessControl):
             raise self._disconnected()
         reply: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         call = asyncio.ensure_future(self.session.call_wrapper(address, args))
+        self._calls.add(call)
 
         def forward(done: asyncio.Future[bytes]) -> None:
+            self._calls.discard(done)
             self._pending.discard(reply)
             if reply.done():
                 if not done.cancelled():
@@ -259,6 +262,10 @@ class InProcessEPC(ExecutorProcessControl):
         finally:
             self._link_closed(None)
             await self._stop_handlers()
+            # Calls the Session never answered (it has ended) must not outlive the EPC.
+            for call in list(self._calls):
+                call.cancel()
+            await asyncio.gather(*self._calls, return_exceptions=True)
 
 
 def open_inprocess_executor(

@@ -26,6 +26,7 @@ __all__ = ["ExecutorExit", "ExecutorProcess", "describe_status", "start_executor
 
 _READ_CHUNK: Final = 1 << 16
 _KILL_WAIT: Final = 10.0  # seconds a killed process may take to be reaped
+_DRAIN_WAIT: Final = 2.0  # seconds to read what an exited process left in its pipes
 
 
 @attrs.frozen(kw_only=True)
@@ -196,6 +197,11 @@ class ExecutorProcess:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(_KILL_WAIT):
                 await self._process.wait()
+        # What it wrote last may still be in the pipes: read up to their EOF (a grandchild
+        # that inherited them could hold them open, hence the limit).
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_DRAIN_WAIT):
+                await asyncio.gather(*self._drains, return_exceptions=True)
         for drain in self._drains:
             drain.cancel()
         await asyncio.gather(*self._drains, return_exceptions=True)
