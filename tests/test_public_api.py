@@ -10,13 +10,14 @@ import pytest
 ACTORS_API = {
     "Actor", "ActorClosedError", "ActorCrashedError", "ActorError", "ActorRef",
     "Ask", "CallController", "ControllerAccess", "DetachResource",
-    "Disconnect", "DisconnectedError", "Dispatch", "ErrorReporter", "ExecutionScope",
+    "Disconnect", "DisconnectedError", "Dispatch", "ErrorReporter", "ExecutionScope", "ExecutorSession",
     "ExecutionScopeGuard", "InLoopDispatcher", "InProcessControllerAccess", "IncomingCall",
     "IncomingResult", "LinkLost", "ManualDispatcher", "NativeWrapperFactory", "NoControllerError", "OutOfBandError",
     "PendingCount", "RemoteCallError", "ResourceManager", "ReturnFn", "RunNext",
     "RunUntilEmpty", "ScopeState", "Session", "SessionShutdownError", "SessionStatistics",
     "ShutdownDispatcher", "ShutdownResource", "Task", "TaskDispatcher", "ThreadPoolDispatcher",
-    "WrapperEntry", "WrapperFunction", "WrapperResult", "open_session", "python_wrapper", "run",
+    "WrapperEntry", "WrapperFunction", "WrapperResult", "open_executor_session", "open_session",
+    "python_wrapper", "run",
 }  # fmt: skip
 
 TESTING_API = {
@@ -39,6 +40,12 @@ ORC_API = {
     "SymbolState", "SymbolStringPool", "SymbolsCouldNotBeRemovedError", "SymbolsNotFoundError",
     "UnexpectedSymbolDefinitionsError", "UnsatisfiedSymbolDependenciesError", "absolute_symbols",
     "open_execution_session", "reexports", "symbol_aliases",
+    # ExecutorProcessControl (issue #9)
+    "CallSignature", "EPCDylibManager", "EPCMemoryAccess", "EPCMemoryManager", "EPCOpener",
+    "ExecutorCallError", "ExecutorExit", "ExecutorProcess", "ExecutorProcessControl", "Handler",
+    "InProcessEPC", "JITDispatchInfo", "MissingBootstrapSymbolError", "Segment",
+    "SimpleRemoteEPC", "UnansweredCall", "connect_executor", "open_inprocess_executor",
+    "spawn_executor", "sps_handler",
 }  # fmt: skip
 
 

@@ -79,6 +79,26 @@ if TYPE_CHECKING:
     from ._units import absolute_symbols as absolute_symbols
     from ._units import reexports as reexports
     from ._units import symbol_aliases as symbol_aliases
+    from ._epc import CallSignature as CallSignature
+    from ._epc import ExecutorProcessControl as ExecutorProcessControl
+    from ._epc import JITDispatchInfo as JITDispatchInfo
+    from ._epc_connect import EPCOpener as EPCOpener
+    from ._epc_connect import connect_executor as connect_executor
+    from ._epc_connect import spawn_executor as spawn_executor
+    from ._epc_dylibs import EPCDylibManager as EPCDylibManager
+    from ._epc_errors import ExecutorCallError as ExecutorCallError
+    from ._epc_errors import MissingBootstrapSymbolError as MissingBootstrapSymbolError
+    from ._epc_handlers import Handler as Handler
+    from ._epc_handlers import UnansweredCall as UnansweredCall
+    from ._epc_handlers import sps_handler as sps_handler
+    from ._epc_inprocess import InProcessEPC as InProcessEPC
+    from ._epc_inprocess import open_inprocess_executor as open_inprocess_executor
+    from ._epc_memory import EPCMemoryAccess as EPCMemoryAccess
+    from ._epc_memory import EPCMemoryManager as EPCMemoryManager
+    from ._epc_memory import Segment as Segment
+    from ._epc_process import ExecutorExit as ExecutorExit
+    from ._epc_process import ExecutorProcess as ExecutorProcess
+    from ._epc_wire import SimpleRemoteEPC as SimpleRemoteEPC
 
 # Public name -> the private module that defines it.
 _EXPORTS: dict[str, str] = {
@@ -123,6 +143,26 @@ _EXPORTS: dict[str, str] = {
     "absolute_symbols": "_units",
     "reexports": "_units",
     "symbol_aliases": "_units",
+    "CallSignature": "_epc",
+    "ExecutorProcessControl": "_epc",
+    "JITDispatchInfo": "_epc",
+    "EPCOpener": "_epc_connect",
+    "connect_executor": "_epc_connect",
+    "spawn_executor": "_epc_connect",
+    "EPCDylibManager": "_epc_dylibs",
+    "ExecutorCallError": "_epc_errors",
+    "MissingBootstrapSymbolError": "_epc_errors",
+    "Handler": "_epc_handlers",
+    "UnansweredCall": "_epc_handlers",
+    "sps_handler": "_epc_handlers",
+    "InProcessEPC": "_epc_inprocess",
+    "open_inprocess_executor": "_epc_inprocess",
+    "EPCMemoryAccess": "_epc_memory",
+    "EPCMemoryManager": "_epc_memory",
+    "Segment": "_epc_memory",
+    "ExecutorExit": "_epc_process",
+    "ExecutorProcess": "_epc_process",
+    "SimpleRemoteEPC": "_epc_wire",
 }
 
 __all__ = sorted(_EXPORTS)
