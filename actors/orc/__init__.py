@@ -37,6 +37,26 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._blocking import BlockingPortal as BlockingPortal
+    from ._epc import CallSignature as CallSignature
+    from ._epc import ExecutorProcessControl as ExecutorProcessControl
+    from ._epc import JITDispatchInfo as JITDispatchInfo
+    from ._epc_connect import EPCOpener as EPCOpener
+    from ._epc_connect import connect_executor as connect_executor
+    from ._epc_connect import spawn_executor as spawn_executor
+    from ._epc_dylibs import EPCDylibManager as EPCDylibManager
+    from ._epc_errors import ExecutorCallError as ExecutorCallError
+    from ._epc_errors import MissingBootstrapSymbolError as MissingBootstrapSymbolError
+    from ._epc_handlers import Handler as Handler
+    from ._epc_handlers import UnansweredCall as UnansweredCall
+    from ._epc_handlers import sps_handler as sps_handler
+    from ._epc_inprocess import InProcessEPC as InProcessEPC
+    from ._epc_inprocess import open_inprocess_executor as open_inprocess_executor
+    from ._epc_memory import EPCMemoryAccess as EPCMemoryAccess
+    from ._epc_memory import EPCMemoryManager as EPCMemoryManager
+    from ._epc_memory import Segment as Segment
+    from ._epc_process import ExecutorExit as ExecutorExit
+    from ._epc_process import ExecutorProcess as ExecutorProcess
+    from ._epc_wire import SimpleRemoteEPC as SimpleRemoteEPC
     from ._errors import DuplicateDefinitionError as DuplicateDefinitionError
     from ._errors import FailedToMaterializeError as FailedToMaterializeError
     from ._errors import JITDylibDefunctError as JITDylibDefunctError
@@ -79,26 +99,6 @@ if TYPE_CHECKING:
     from ._units import absolute_symbols as absolute_symbols
     from ._units import reexports as reexports
     from ._units import symbol_aliases as symbol_aliases
-    from ._epc import CallSignature as CallSignature
-    from ._epc import ExecutorProcessControl as ExecutorProcessControl
-    from ._epc import JITDispatchInfo as JITDispatchInfo
-    from ._epc_connect import EPCOpener as EPCOpener
-    from ._epc_connect import connect_executor as connect_executor
-    from ._epc_connect import spawn_executor as spawn_executor
-    from ._epc_dylibs import EPCDylibManager as EPCDylibManager
-    from ._epc_errors import ExecutorCallError as ExecutorCallError
-    from ._epc_errors import MissingBootstrapSymbolError as MissingBootstrapSymbolError
-    from ._epc_handlers import Handler as Handler
-    from ._epc_handlers import UnansweredCall as UnansweredCall
-    from ._epc_handlers import sps_handler as sps_handler
-    from ._epc_inprocess import InProcessEPC as InProcessEPC
-    from ._epc_inprocess import open_inprocess_executor as open_inprocess_executor
-    from ._epc_memory import EPCMemoryAccess as EPCMemoryAccess
-    from ._epc_memory import EPCMemoryManager as EPCMemoryManager
-    from ._epc_memory import Segment as Segment
-    from ._epc_process import ExecutorExit as ExecutorExit
-    from ._epc_process import ExecutorProcess as ExecutorProcess
-    from ._epc_wire import SimpleRemoteEPC as SimpleRemoteEPC
 
 # Public name -> the private module that defines it.
 _EXPORTS: dict[str, str] = {

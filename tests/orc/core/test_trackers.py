@@ -387,3 +387,19 @@ async def test_manager_errors_are_raised_after_all_ran() -> None:
             await es.deregister_resource_manager(manager)
         with pytest.raises(ValueError, match="not a registered"):
             await es.deregister_resource_manager(ok)
+
+
+@pytest.mark.asyncio
+async def test_end_session_disconnects_a_real_inprocess_epc() -> None:
+    """Contract 1/2: ``epc`` may be a real ExecutorProcessControl; leaving the session's
+    block disconnects it (after the JITDylibs are removed)."""
+    from actors.orc import open_inprocess_executor
+
+    epc = await open_inprocess_executor()
+    async with orc(epc=epc) as (es, errors):
+        assert es.epc is epc
+        jd = await es.create_jitdylib("main")
+        await jd.define(absolute_symbols(defs(x=1)))
+        assert addresses(await within(es.lookup([jd], ["x"]))) == {"x": 1}
+    assert "disconnected" in repr(epc)
+    assert errors == []
