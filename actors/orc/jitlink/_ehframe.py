@@ -4,9 +4,15 @@ The pre-prune pass `split_eh_frame` does what JITLink's ``DWARFRecordSectionSpli
 ``EHFrameEdgeFixer`` and ``EHFrameNullTerminator`` do (jitlink-elf-x86-64.md §6.1):
 
 1. **Split.** Each record (4-byte length, or 0xffffffff then an 8-byte length; a zero length is
-   a terminator and is dropped) becomes a block with the section's alignment and an alignment
-   offset of its original offset modulo that alignment, and an anonymous local symbol at 0.
-   Relocation edges and symbols move to the record that contains them.
+   a terminator and is dropped) becomes a block with an anonymous local symbol at 0; relocation
+   edges and symbols move to the record that contains them. Records get alignment 4 (1 if some
+   record is not a multiple of 4 long) and no alignment offset, so the records that survive
+   pruning stay **contiguous**. JITLink keeps the section's alignment (8) and each record's
+   original offset modulo 8 instead: when a pruned record leaves a record that sat at 4 mod 8
+   behind a record ending at 0 mod 8, layout inserts 4 zero bytes, which libgcc reads as the
+   terminator, so every FDE after the gap is invisible and exceptions through those functions
+   end in ``std::terminate`` (observed with llvm-jitlink 14 and 22 on clang 22 ``-O0`` C++
+   objects whose COMDAT duplicates lost to another object's).
 2. **Edges.** In each CIE (``CIE_id`` 0) the version must be 1, and the augmentation string may
    hold ``z``, ``P``, ``L``, ``R``, ``S`` and ``B``; the pointer encodings accepted are absptr,
    udata4/8 and sdata4/8, absolute or pc-relative, optionally indirect (0x80), or omit (0xff).
@@ -161,12 +167,13 @@ def _split_block(graph: LinkGraph, section: Section, block: Block) -> None:
     # Pass 2: one block per record; edges and symbols follow their offsets.
     new_blocks: list[Block] = []
     record_symbols: list[Symbol] = []
+    packed = all(start % 4 == 0 and end % 4 == 0 for start, _, end in records)
+    alignment = min(block.alignment, 4) if packed else 1
     for start, _header, end in records:
         record = graph.add_content_block(
             section,
             data[start:end],
-            alignment=block.alignment,
-            alignment_offset=start % block.alignment,
+            alignment=alignment,
             origin=block.origin + start,
             elf_section=block.elf_section,
         )
