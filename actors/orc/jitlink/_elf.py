@@ -297,7 +297,7 @@ def read_elf(data: bytes | bytearray | memoryview, name: str) -> ElfObject:
                 f"truncated: the section header table ends at {table_end:#x}, "
                 f"the file has {len(data):#x} bytes",
             )
-        sections = [_read_section(elf, index, name) for index in range(count)]
+        sections = _read_sections(elf, data, count, name)
     except ELFError as exc:
         raise ObjectFormatError(name, f"malformed ELF: {exc}") from exc
     for section in sections:
@@ -321,24 +321,44 @@ def read_elf(data: bytes | bytearray | memoryview, name: str) -> ElfObject:
     return ElfObject(name, data, sections, symtab, symbols)
 
 
-def _read_section(elf: ELFFile, index: int, file: str) -> ElfSection:
-    section = elf.get_section(index)
-    h = section.header
-    if section.name is None:
-        raise ObjectFormatError(file, f"section {index}: name offset {h['sh_name']} out of range")
-    return ElfSection(
-        index,
-        section.name,
-        h["sh_type"],
-        h["sh_flags"],
-        h["sh_addr"],
-        h["sh_offset"],
-        h["sh_size"],
-        h["sh_link"],
-        h["sh_info"],
-        h["sh_addralign"],
-        h["sh_entsize"],
-    )
+def _read_sections(elf: ELFFile, data: bytes, count: int, file: str) -> list[ElfSection]:
+    """Parse the section headers with pyelftools' ``Elf_Shdr`` and name them from the section
+    name table. (``ELFFile.get_section`` would also build typed section objects, which read
+    linked sections eagerly and fail with less precise messages on broken links.)"""
+    shoff = elf.header["e_shoff"]
+    parse = elf.structs.Elf_Shdr.parse
+    headers = [parse(data[shoff + 64 * i : shoff + 64 * (i + 1)]) for i in range(count)]
+    names_index = elf.get_shstrndx()
+    if not 0 < names_index < count:
+        raise ObjectFormatError(file, f"section name table index {names_index} does not exist")
+    table = headers[names_index]
+    if table["sh_offset"] + table["sh_size"] > len(data):
+        raise ObjectFormatError(file, "truncated: the section name table runs past the file")
+    names = data[table["sh_offset"] : table["sh_offset"] + table["sh_size"]]
+    sections = []
+    for index, h in enumerate(headers):
+        start = h["sh_name"]
+        end = names.find(b"\0", start)
+        if start >= len(names) or end < 0:
+            raise ObjectFormatError(
+                file, f"section {index}: name offset {start} is outside the section name table"
+            )
+        sections.append(
+            ElfSection(
+                index,
+                names[start:end].decode("utf-8", "surrogateescape"),
+                h["sh_type"],
+                h["sh_flags"],
+                h["sh_addr"],
+                h["sh_offset"],
+                h["sh_size"],
+                h["sh_link"],
+                h["sh_info"],
+                h["sh_addralign"],
+                h["sh_entsize"],
+            )
+        )
+    return sections
 
 
 def _check_section(section: ElfSection, sections: list[ElfSection], size: int, file: str) -> None:

@@ -98,7 +98,9 @@ def object_interface(data: bytes | bytearray | memoryview, name: str) -> ObjectI
         if sym.type in (STT_FILE, STT_SECTION):
             continue
         if sym.type == STT_GNU_IFUNC:
-            raise elf.error(f"symbol {sym.index} ({sym.name}) is STT_GNU_IFUNC; not supported")
+            raise elf.error(
+                f"symbol {sym.index} ({sym.name}) is STT_GNU_IFUNC; indirect functions are not supported"
+            )
         if sym.bind not in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE):
             raise elf.error(f"symbol {sym.index} ({sym.name}) has unsupported binding {sym.bind}")
         if sym.shndx not in (SHN_ABS, SHN_COMMON) and not elf.sections[sym.shndx].flags & SHF_ALLOC:

@@ -69,9 +69,7 @@ PROGRAMS = [
         "overridden=2 both_weak=20 lib_sees=20 weak_value=6\nmissing_fn=null missing_var=null\n",
         28,
     ),
-    Program(
-        "common", ("common_main.c", "common_lib.c"), "count=4 values=4.5,5.5,6.5,7.5\n", 4
-    ),
+    Program("common", ("common_main.c", "common_lib.c"), "count=4 values=4.5,5.5,6.5,7.5\n", 4),
     Program("varargs", ("varargs.c",), "mixed-7-2.50-x\n1 2 3 4 5 6 7 8.5 9.5\n", 30),
     Program("bigbss", ("bigbss.c",), "sum=0 first=1 last=2\n", 12),
     Program("qsort", ("qsort_cb.c",), "3 7 11 19 25 42 | apple banana fig pear\n", 3),
