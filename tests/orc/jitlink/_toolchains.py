@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ __all__ = [
     "SOURCES",
     "VARIANTS",
     "VERSIONS",
+    "Assemble",
     "BuildError",
     "Compile",
     "Objects",
@@ -28,6 +29,9 @@ __all__ = [
 ]
 
 VERSIONS = (14, 22)
+
+Assemble = Callable[..., bytes]
+"""``assemble(source, triple=...)`` -> object bytes (the ``assemble`` fixture)."""
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 _TIMEOUT = 300.0  # seconds for the whole batch
 _PARALLEL = 2
@@ -98,6 +102,7 @@ def build(compiles: Sequence[Compile]) -> None:
 
 VARIANTS: dict[str, tuple[str, ...]] = {
     "O0-pic": ("-O0", "-fPIC"),
+    "O1-pic": ("-O1", "-fPIC"),
     "O2": ("-O2",),  # clang's default is PIE
     "O2-nopic": ("-O2", "-fno-pic"),
     "O1-large": ("-O1", "-fPIC", "-mcmodel=large"),
@@ -132,6 +137,9 @@ SOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "eh.cpp": (_CXX + _EXTRA, ()),
     "cxx_main.cpp": (_CXX + _EXTRA, ()),
     "cxx_lib.cpp": (_CXX + _EXTRA, ()),
+    "example.c": (("O1-pic",), ()),
+    # -O0 only: clang 22 -O2 evaluates simple constructors at compile time (no .init_array).
+    "initorder.c": (("O0-pic",), ()),
     "hello.ll": (("llc-pic",), ()),
     "relocs.s": (("asm",), ()),
 }

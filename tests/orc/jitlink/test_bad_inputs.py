@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import struct
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,10 +24,9 @@ from actors.orc.jitlink import (
     object_interface,
     read_object,
 )
-from tests.orc.jitlink._toolchains import Objects, find_toolchain
+from tests.orc.jitlink._toolchains import Assemble, Objects, find_toolchain
 
 BASE = 0x7F00_0000_0000
-Assemble = Callable[..., bytes]
 
 _GOOD = """
         .text
@@ -41,26 +39,6 @@ main:   leaq data(%rip), %rax
         .globl data
 data:   .quad 7
 """
-
-
-@pytest.fixture(scope="module")
-def assemble(tmp_path_factory: pytest.TempPathFactory) -> Assemble:
-    """Assemble source text with llvm-mc 22 (``triple=``) and return the object's bytes."""
-    tools = find_toolchain(22)
-    if isinstance(tools, str):
-        pytest.skip(tools)
-    directory = tmp_path_factory.mktemp("asm")
-    counter = iter(range(1_000_000))
-
-    def run(source: str, triple: str = "x86_64-pc-linux-gnu") -> bytes:
-        number = next(counter)
-        src, out = directory / f"{number}.s", directory / f"{number}.o"
-        src.write_text(source)
-        argv = [str(tools.llvm_mc), "-filetype=obj", f"-triple={triple}", str(src), "-o", str(out)]
-        subprocess.run(argv, check=True, capture_output=True, timeout=60)
-        return out.read_bytes()
-
-    return run
 
 
 def _one_line(error: BaseException, name: str) -> str:

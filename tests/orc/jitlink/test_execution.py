@@ -44,6 +44,13 @@ PROGRAMS = [
         42,
         flags=("--run-initializers",),
     ),
+    Program(  # by priority (.ctors.65000 is 535), plain .init_array last; .fini_array reversed
+        "initorder",
+        ("initorder.c",),
+        "abdc\ndplain\nd101\n",
+        4,
+        flags=("--run-initializers",),
+    ),
     Program(
         "multi",
         ("multi_main.c", "multi_lib.c"),
