@@ -34,6 +34,7 @@ Record layouts (offsets from the record start; ``h`` = 4, or 12 with an extended
 
 from __future__ import annotations
 
+import bisect
 import struct
 from typing import Final
 
@@ -182,14 +183,7 @@ def _split_block(graph: LinkGraph, section: Section, block: Block) -> None:
     starts = [start for start, _, _ in records]
 
     def record_index(offset: int) -> int:
-        low, high = 0, len(starts) - 1
-        while low < high:
-            mid = (low + high + 1) // 2
-            if starts[mid] <= offset:
-                low = mid
-            else:
-                high = mid - 1
-        return low
+        return max(bisect.bisect_right(starts, offset) - 1, 0)
 
     edges_at: list[dict[int, Edge]] = [{} for _ in records]
     for edge in block.edges:
