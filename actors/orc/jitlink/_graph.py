@@ -536,6 +536,15 @@ class LinkGraph:
                 return symbol
         return self.externals.get(name)
 
+    def find_got_entry(self, name: str) -> Symbol | None:
+        """The GOT entry the GOT pass made for target `name`, or None (``got_addr`` of the
+        ``-check`` language)."""
+        return next((e for t, e in self.got_entries.items() if t.name == name), None)
+
+    def find_stub(self, name: str) -> Symbol | None:
+        """The stub the GOT pass made for target `name`, or None (``stub_addr``)."""
+        return next((s for t, s in self.stubs.items() if t.name == name), None)
+
     def find_defined(self, name: str) -> Symbol | None:
         """The defined symbol called `name`, local ones included (first match), or None."""
         for symbol in self.defined:

@@ -193,6 +193,13 @@ def test_bad_inputs_relocation_outside_its_section(assemble: Assemble) -> None:
     assert "outside the" in _refused(bytes(patched), file_level=False)
 
 
+def test_bad_inputs_symbol_past_the_end_of_its_section(assemble: Assemble) -> None:
+    """A symbol whose value + size runs past its section (LLVM 22 checks this too)."""
+    text = _refused(assemble(".globl x\n.data\nx: .quad 1\n.size x, 64\n"), file_level=False)
+    assert "symbol" in text
+    assert "(x) at 0x0 (size 0x40) extends 0x38 bytes past the end of section .data" in text
+
+
 def test_bad_inputs_ifunc_symbol(assemble: Assemble) -> None:
     """STT_GNU_IFUNC needs a resolver call at load time; refused by name."""
     text = _refused(assemble(".text\n.globl f\n.type f,@gnu_indirect_function\nf: ret\n"))

@@ -23,9 +23,11 @@ from actors.orc.jitlink import (
     MemProt,
     Scope,
     SymbolKind,
+    default_passes,
+    link,
     read_object,
 )
-from tests.orc.jitlink._toolchains import SOURCES, Objects, find_toolchain
+from tests.orc.jitlink._toolchains import SOURCES, Assemble, Objects, find_toolchain
 
 _SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR = 1, 2, 4
 _GOTPC = {26, 29}  # R_X86_64_GOTPC32 / GOTPC64 measure from _GLOBAL_OFFSET_TABLE_
@@ -171,3 +173,25 @@ def test_reader_merges_same_named_sections(objects: Objects) -> None:
     assert graph.comdat_groups  # the SHT_GROUPs are recorded, signature -> member blocks
     for signature, members in graph.comdat_groups.items():
         assert members, signature
+
+
+@pytest.mark.slow
+def test_reader_more_than_65279_sections(assemble: Assemble) -> None:
+    """An object with 65,300 sections (e_shnum 0, SHN_XINDEX symbols through
+    SHT_SYMTAB_SHNDX; LLVM 22 reads these, 14 does not) links, keeping only what main reaches."""
+    lines = [".globl main", ".text", "main: call f65299", "ret"]
+    for i in range(65300):
+        lines += [f'.section .text.f{i},"ax",@progbits', f".globl f{i}", f"f{i}: ret"]
+    graph = read_object(assemble("\n".join(lines) + "\n"), "many.o")
+    assert len(graph.sections) == 65301
+    result = link(
+        graph, base=0x7F00_0000_0000, resolve={}, passes=default_passes(live_symbols=["main"])
+    )
+    assert set(result.sections) == {".text", ".text.f65299"}
+    main = result.symbols["main"].address
+    target = result.symbols["f65299"].address
+    segment = result.segments[0]
+    offset = main - segment.address
+    assert segment.content[offset : offset + 5] == b"\xe8" + (target - main - 5).to_bytes(
+        4, "little", signed=True
+    )

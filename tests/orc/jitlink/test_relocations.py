@@ -35,7 +35,9 @@ class _Memory:
 
 
 def _slot(graph: LinkGraph, name: str) -> int:
-    return next(e.address for t, e in graph.got_entries.items() if t.name == name)
+    entry = graph.find_got_entry(name)
+    assert entry is not None, name
+    return entry.address
 
 
 @pytest.mark.parametrize("distance", ["near", "far"])
@@ -78,7 +80,9 @@ def test_relocations_every_type_at_a_fixed_address(objects: Objects, distance: s
     assert mem.int(_slot(graph, "local_fn"), 8) == result.symbols["main"].address + 0x4F
 
     # .text.
-    stub = next(s.address for t, s in graph.stubs.items() if t.name == "ext_fn")
+    stub_symbol = graph.find_stub("ext_fn")
+    assert stub_symbol is not None
+    stub = stub_symbol.address
     assert mem.read(stub, 2) == b"\xff\x25"
     assert mem.int(stub + 2, 4) == _slot(graph, "ext_fn") - (stub + 6)
     assert mem.int(main + 1, 4) == (ext_fn if near else stub) - (main + 5)  # PLT32
