@@ -76,7 +76,9 @@ class PassConfiguration:
 
     Mutable on purpose: a driver starts from `default_passes` and its plugins append (or
     insert) their passes before the link starts; the linker reads the lists when each phase
-    runs.
+    runs. ORC's pre-prune step that turns lost weak definitions into external references
+    (`LinkGraph.make_external`) goes *before* ``mark_live`` (``pre_prune.insert(0, ...)``), so
+    that only the definitions this graph keeps become roots.
     """
 
     pre_prune: list[Pass] = attrs.Factory(list)

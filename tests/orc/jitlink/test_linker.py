@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 
 from actors.orc.jitlink import (
+    EdgeKind,
     GraphLinker,
     LayoutError,
+    LinkGraph,
     LinkPhase,
+    MemProt,
+    Scope,
+    SymbolDependencies,
     SymbolFlags,
     UnresolvedSymbolsError,
     default_passes,
@@ -15,6 +20,7 @@ from actors.orc.jitlink import (
     link,
     object_interface,
     read_object,
+    symbol_dependencies,
 )
 from tests.orc.jitlink._toolchains import Assemble, Objects
 
@@ -178,3 +184,41 @@ def test_linker_dump_shows_sections_blocks_symbols_edges(objects: Objects) -> No
     assert "External symbols:" in lines
     assert lines[-1].endswith("live  -   printf")
     assert lines[-1].startswith("  0x7fff00001000: ")
+
+
+def test_linker_symbol_dependencies_look_through_local_blocks(objects: Objects) -> None:
+    """main reaches printf (external) and, through its anonymous GOT entries, counter and
+    table (internal); table reaches .text through a section symbol, so it depends on what
+    .text depends on, minus itself."""
+    data, name = _example(objects)
+    graph = read_object(data, name)
+    linker = GraphLinker(graph)
+    linker.prepare()
+    dependencies = symbol_dependencies(graph)
+    assert dependencies["main"] == SymbolDependencies(
+        frozenset({"counter", "table"}), frozenset({"printf"})
+    )
+    assert dependencies["table"] == SymbolDependencies(
+        frozenset({"counter"}), frozenset({"printf"})
+    )
+    assert dependencies["counter"] == SymbolDependencies(frozenset(), frozenset())
+
+
+def test_linker_symbol_dependencies_through_a_cycle_of_local_blocks() -> None:
+    """Local blocks that refer to each other in a cycle share their dependencies."""
+    graph = LinkGraph("cycle.o")
+    text = graph.add_section(".text", MemProt.READ | MemProt.EXEC)
+    a, l1, l2, b = (graph.add_content_block(text, bytes(8)) for _ in range(4))
+    graph.add_defined_symbol(a, 0, "a", scope=Scope.DEFAULT)
+    graph.add_defined_symbol(b, 0, "b", scope=Scope.HIDDEN)
+    s1 = graph.add_defined_symbol(l1, 0, "l1")
+    s2 = graph.add_defined_symbol(l2, 0, None)
+    a.add_edge(EdgeKind.DELTA32, 0, s1, -4)
+    l1.add_edge(EdgeKind.DELTA32, 0, s2, -4)
+    l2.add_edge(EdgeKind.DELTA32, 0, s1, -4)
+    l2.add_edge(EdgeKind.POINTER64, 0, graph.add_external_symbol("x"), 0)
+    l1.add_edge(EdgeKind.POINTER64, 0, graph.find_defined("b") or s1, 0)
+    b.add_edge(EdgeKind.POINTER64, 0, graph.add_external_symbol("y"), 0)
+    dependencies = symbol_dependencies(graph)
+    assert dependencies["a"] == SymbolDependencies(frozenset({"b"}), frozenset({"x"}))
+    assert dependencies["b"] == SymbolDependencies(frozenset(), frozenset({"y"}))
