@@ -36,13 +36,12 @@ JITLINK_API = {
     "GraphLinker", "InitSection", "JITLinkError", "LayoutError", "Lifetime", "LinkGraph",
     "LinkPhase", "LinkResult", "Linkage", "MAX_ALLOCATION_SIZE", "MAX_SECTION_SIZE", "MemProt",
     "ObjectFormatError", "ObjectInterface", "Pass", "PassConfiguration", "STUBS_SECTION",
-    "Scope", "Section", "Segment", "SegmentRequest", "Symbol", "SymbolDependencies",
-    "SymbolFlags", "SymbolKind",
+    "Scope", "Section", "Segment", "SegmentRequest", "Symbol", "SymbolFlags", "SymbolKind",
     "TLSINFO_SECTION", "UnresolvedSymbolsError", "apply_fixups", "build_tables",
     "default_passes", "define_section_bounds", "dump_graph", "fixup_value",
     "is_initializer_section", "keep_bounded_sections_alive", "keep_initializers_alive", "link",
     "mark_live", "object_interface", "optimize_got_and_stubs", "prune", "read_object",
-    "relocation_name", "split_eh_frame", "symbol_dependencies",
+    "relocation_name", "split_eh_frame", "DependenceGroup", "dependence_groups",
 }  # fmt: skip
 
 

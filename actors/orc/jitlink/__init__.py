@@ -23,7 +23,7 @@ Theory of operation
   ``llvm-jitlink -noexec -slab-address=...`` needs.
 - `object_interface` gives the symbols (with ORC's flag bits, `SymbolFlags`) and the init
   symbol an object contributes to a JITDylib, without building the graph.
-- `symbol_dependencies` gives, per defined symbol, the names its code and data reach (what
+- `dependence_groups` gives, per block of definitions, the names its code and data reach (what
   ORC records so that lookups become Ready only when their dependencies are).
 - `dump_graph` prints a graph the way ``llvm-jitlink -show-graph`` does.
 
@@ -37,7 +37,7 @@ relocations of non-loaded (debug) sections skipped; TLSGD refused without a TLS 
 from __future__ import annotations
 
 from ._builder import COMMON_SECTION, GOT_SYMBOL, MAX_SECTION_SIZE, read_object
-from ._dependencies import SymbolDependencies, symbol_dependencies
+from ._dependencies import DependenceGroup, dependence_groups
 from ._dump import dump_graph
 from ._ehframe import EH_FRAME_SECTION, split_eh_frame
 from ._errors import (
@@ -98,6 +98,7 @@ __all__ = [
     "AllocationRequest",
     "Block",
     "DefinedSymbol",
+    "DependenceGroup",
     "Edge",
     "EdgeKind",
     "FixupOverflowError",
@@ -120,7 +121,6 @@ __all__ = [
     "Segment",
     "SegmentRequest",
     "Symbol",
-    "SymbolDependencies",
     "SymbolFlags",
     "SymbolKind",
     "UnresolvedSymbolsError",
@@ -128,6 +128,7 @@ __all__ = [
     "build_tables",
     "default_passes",
     "define_section_bounds",
+    "dependence_groups",
     "dump_graph",
     "fixup_value",
     "is_initializer_section",
@@ -141,5 +142,4 @@ __all__ = [
     "read_object",
     "relocation_name",
     "split_eh_frame",
-    "symbol_dependencies",
 ]

@@ -1,8 +1,11 @@
-"""Which names each defined symbol depends on: what ORC needs to make lookups Ready correctly.
+"""Which names a graph's definitions depend on: what ORC needs to make lookups Ready correctly.
 
-ObjectLinkingLayer reports, for every non-local symbol a graph defines, the symbols its code
+ObjectLinkingLayer reports, for the non-local symbols a graph defines, the symbols their code
 and data reach (orcv2-reference.md §3.2: 14's ``computeNamedSymbolDependencies``, 22's
-``SymbolDependenceGroup`` per block). A block's dependencies are found by following its
+``SymbolDependenceGroup``). As in 22 there is one `DependenceGroup` per block that defines
+named non-local symbols: all of them share the block's dependencies (a per-symbol copy would
+be quadratic for an object whose ``.text`` is one block with thousands of functions, which is
+every object built without ``-ffunction-sections``). A block's dependencies are found by following its
 edges: an external or absolute target is an *external* dependency (by name), a named
 non-local definition of this graph is an *internal* one, and a local or anonymous definition
 is looked through (its block's dependencies count too, transitively, cycles included). Keep-
@@ -19,22 +22,31 @@ import attrs
 
 from ._graph import Block, LinkGraph, Scope, SymbolKind
 
-__all__ = ["SymbolDependencies", "symbol_dependencies"]
+__all__ = ["DependenceGroup", "dependence_groups"]
 
 
 @attrs.frozen
-class SymbolDependencies:
-    """What one defined symbol depends on: names defined in this graph, and names from outside."""
+class DependenceGroup:
+    """Symbols defined on one block and what they depend on.
 
+    Attributes:
+        symbols: the block's named non-local symbols (hidden and init symbols included).
+        internal: other names this graph defines that the block reaches (never one of
+            ``symbols``); ORC resolves them in the same JITDylib.
+        external: names of external and absolute symbols the block reaches.
+    """
+
+    symbols: frozenset[str]
     internal: frozenset[str]
     external: frozenset[str]
 
 
-def symbol_dependencies(graph: LinkGraph) -> dict[str, SymbolDependencies]:
-    """The dependencies of every named non-local defined symbol (module docstring).
+def dependence_groups(graph: LinkGraph) -> list[DependenceGroup]:
+    """One group per block defining named non-local symbols, in graph order (module docstring).
 
     Called by the driver after the post-prune passes (GOT entries and stubs are anonymous
-    local blocks, looked through to their targets), typically before fixups. Pure.
+    local blocks, looked through to their targets), typically before fixups. Pure; linear in
+    blocks, edges and the size of the result.
     """
     blocks = [block for section in graph.sections.values() for block in section.blocks]
     direct: dict[int, tuple[set[str], set[str], list[Block]]] = {}
@@ -53,15 +65,21 @@ def symbol_dependencies(graph: LinkGraph) -> dict[str, SymbolDependencies]:
                 through.append(target.block)
         direct[id(block)] = (internal, external, through)
     closure = _close(blocks, direct)
-    found: dict[str, SymbolDependencies] = {}
+    names: dict[int, set[str]] = {}
     for symbol in graph.defined:
-        if symbol.name is None or symbol.scope is Scope.LOCAL or symbol.block is None:
-            continue
-        internal, external = closure[id(symbol.block)]
-        found[symbol.name] = SymbolDependencies(
-            frozenset(internal - {symbol.name}), frozenset(external)
-        )
-    return found
+        if symbol.name is not None and symbol.scope is not Scope.LOCAL and symbol.block:
+            names.setdefault(id(symbol.block), set()).add(symbol.name)
+    groups = []
+    for block in blocks:
+        defined = names.get(id(block))
+        if defined:
+            internal, external = closure[id(block)]
+            groups.append(
+                DependenceGroup(
+                    frozenset(defined), frozenset(internal - defined), frozenset(external)
+                )
+            )
+    return groups
 
 
 def _close(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actors.orc.jitlink import (
+    DependenceGroup,
     EdgeKind,
     GraphLinker,
     LayoutError,
@@ -12,15 +13,14 @@ from actors.orc.jitlink import (
     LinkPhase,
     MemProt,
     Scope,
-    SymbolDependencies,
     SymbolFlags,
     UnresolvedSymbolsError,
     default_passes,
+    dependence_groups,
     dump_graph,
     link,
     object_interface,
     read_object,
-    symbol_dependencies,
 )
 from tests.orc.jitlink._toolchains import Assemble, Objects
 
@@ -186,39 +186,42 @@ def test_linker_dump_shows_sections_blocks_symbols_edges(objects: Objects) -> No
     assert lines[-1].startswith("  0x7fff00001000: ")
 
 
-def test_linker_symbol_dependencies_look_through_local_blocks(objects: Objects) -> None:
+def test_linker_dependence_groups_look_through_local_blocks(objects: Objects) -> None:
     """main reaches printf (external) and, through its anonymous GOT entries, counter and
     table (internal); table reaches .text through a section symbol, so it depends on what
-    .text depends on, minus itself."""
+    .text depends on, except itself."""
     data, name = _example(objects)
     graph = read_object(data, name)
     linker = GraphLinker(graph)
     linker.prepare()
-    dependencies = symbol_dependencies(graph)
-    assert dependencies["main"] == SymbolDependencies(
-        frozenset({"counter", "table"}), frozenset({"printf"})
+    groups = {next(iter(g.symbols)): g for g in dependence_groups(graph)}
+    assert groups["main"] == DependenceGroup(
+        frozenset({"main"}), frozenset({"counter", "table"}), frozenset({"printf"})
     )
-    assert dependencies["table"] == SymbolDependencies(
-        frozenset({"counter"}), frozenset({"printf"})
+    assert groups["table"] == DependenceGroup(
+        frozenset({"table"}), frozenset({"counter"}), frozenset({"printf"})
     )
-    assert dependencies["counter"] == SymbolDependencies(frozenset(), frozenset())
+    assert groups["counter"] == DependenceGroup(frozenset({"counter"}), frozenset(), frozenset())
 
 
-def test_linker_symbol_dependencies_through_a_cycle_of_local_blocks() -> None:
-    """Local blocks that refer to each other in a cycle share their dependencies."""
+def test_linker_dependence_groups_through_a_cycle_of_local_blocks() -> None:
+    """Local blocks that refer to each other in a cycle share their dependencies; symbols of
+    one block form one group."""
     graph = LinkGraph("cycle.o")
     text = graph.add_section(".text", MemProt.READ | MemProt.EXEC)
     a, l1, l2, b = (graph.add_content_block(text, bytes(8)) for _ in range(4))
     graph.add_defined_symbol(a, 0, "a", scope=Scope.DEFAULT)
-    graph.add_defined_symbol(b, 0, "b", scope=Scope.HIDDEN)
+    graph.add_defined_symbol(a, 4, "a2", scope=Scope.DEFAULT)
+    target_b = graph.add_defined_symbol(b, 0, "b", scope=Scope.HIDDEN)
     s1 = graph.add_defined_symbol(l1, 0, "l1")
     s2 = graph.add_defined_symbol(l2, 0, None)
     a.add_edge(EdgeKind.DELTA32, 0, s1, -4)
     l1.add_edge(EdgeKind.DELTA32, 0, s2, -4)
     l2.add_edge(EdgeKind.DELTA32, 0, s1, -4)
     l2.add_edge(EdgeKind.POINTER64, 0, graph.add_external_symbol("x"), 0)
-    l1.add_edge(EdgeKind.POINTER64, 0, graph.find_defined("b") or s1, 0)
+    l1.add_edge(EdgeKind.POINTER64, 0, target_b, 0)
     b.add_edge(EdgeKind.POINTER64, 0, graph.add_external_symbol("y"), 0)
-    dependencies = symbol_dependencies(graph)
-    assert dependencies["a"] == SymbolDependencies(frozenset({"b"}), frozenset({"x"}))
-    assert dependencies["b"] == SymbolDependencies(frozenset(), frozenset({"y"}))
+    assert dependence_groups(graph) == [
+        DependenceGroup(frozenset({"a", "a2"}), frozenset({"b"}), frozenset({"x"})),
+        DependenceGroup(frozenset({"b"}), frozenset(), frozenset({"y"})),
+    ]
