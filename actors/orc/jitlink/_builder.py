@@ -143,6 +143,7 @@ def _build_blocks(elf: ElfObject, graph: LinkGraph) -> dict[int, Block]:
                 elf_section=section.index,
             )
         blocks[section.index] = block
+        graph.elf_section_origins[section.index] = section.addr
     return blocks
 
 

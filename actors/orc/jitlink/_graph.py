@@ -292,6 +292,7 @@ class LinkGraph:
         self.externals: dict[str, Symbol] = {}
         self.absolutes: list[Symbol] = []
         self.comdat_groups: dict[str, list[Block]] = {}  # signature -> member blocks
+        self.elf_section_origins: dict[int, int] = {}  # loaded ELF section index -> sh_addr
         # Made by the GOT/stub pass (keyed by the symbol they point to), for fixups, the
         # checker (got_addr/stub_addr) and dumps.
         self.got_entries: dict[Symbol, Symbol] = {}

@@ -162,6 +162,10 @@ class LinkResult:
         init_sections: the live initializer/finalizer tables, in graph order.
         sections: the address range of every allocated section (``.tdata``/``.tbss`` give
             the TLS image; the checker's ``section_addr``).
+        elf_sections: ELF section index -> the address its contents were loaded at, for
+            the sections that got memory (what a debug-object plugin writes into ``sh_addr``).
+            For ``.eh_frame``, split per record and pruned, it is where the first surviving
+            record would put the section start.
     """
 
     graph: str
@@ -172,6 +176,7 @@ class LinkResult:
     eh_frame: ExecutorAddrRange | None
     init_sections: tuple[InitSection, ...]
     sections: Mapping[str, ExecutorAddrRange]
+    elf_sections: Mapping[int, int]
 
     def initializers(self) -> tuple[int, ...]:
         """Constructor addresses in the order to call them (see `_initializers`)."""
@@ -359,6 +364,12 @@ class GraphLinker:
             start = min(block.address for block in section.blocks)
             end = max(block.address + block.size for block in section.blocks)
             sections[section.name] = ExecutorAddrRange(start, end)
+        elf_sections: dict[int, int] = {}
+        for block in graph.blocks():
+            index = block.elf_section
+            if index is not None and block.section.lifetime is not Lifetime.NO_ALLOC:
+                start = block.address - (block.origin - graph.elf_section_origins.get(index, 0))
+                elf_sections[index] = min(elf_sections.get(index, start), start)
         eh_frame = None
         eh_section = graph.sections.get(EH_FRAME_SECTION)
         if eh_section is not None and len(eh_section.blocks) > 1:  # more than the terminator
@@ -372,6 +383,7 @@ class GraphLinker:
             eh_frame=eh_frame,
             init_sections=collect_init_sections(graph),
             sections=sections,
+            elf_sections=elf_sections,
         )
 
     # -- grouped phases -----------------------------------------------------------------------

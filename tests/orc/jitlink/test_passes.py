@@ -225,6 +225,18 @@ def test_passes_got_is_read_only_and_stubs_executable(objects: Objects) -> None:
     assert rw.protection == MemProt.READ | MemProt.WRITE
 
 
+def test_passes_elf_section_load_addresses(objects: Objects) -> None:
+    """Each loaded ELF section's load address, by section index (for a debug object's
+    sh_addr), agrees with the section ranges; non-alloc sections have none."""
+    path = objects.get("hello_debug.c", "g-O0-pic")
+    graph = read_object(path.read_bytes(), path.name)
+    result = link(graph, base=BASE, resolve={"puts": PRINTF})
+    names = {index: block.section.name for block in graph.blocks() if (index := block.elf_section)}
+    for index, address in result.elf_sections.items():
+        assert result.sections[names[index]].start == address
+    assert set(names.values()) == {".text", ".rodata.str1.1", EH_FRAME_SECTION}
+
+
 def test_passes_initializers_in_run_order(objects: Objects) -> None:
     """With keep_initializers the tables survive pruning; initializers() runs priority 101,
     200, .ctors.65000 (priority 535), then .init_array; finalizers() runs .fini_array reversed;
