@@ -48,10 +48,30 @@ ORC_API = {
     "spawn_executor", "sps_handler",
 }  # fmt: skip
 
+# The JIT linker's pure core (issue #10): PLAN.md contract 3.
+JITLINK_API = {
+    "AllocationRequest", "Block", "COMMON_SECTION", "DEFAULT_PAGE_SIZE", "DefinedSymbol",
+    "EH_FRAME_SECTION", "Edge", "EdgeKind", "FixupOverflowError", "GOT_SECTION", "GOT_SYMBOL",
+    "GraphLinker", "InitSection", "JITLinkError", "LayoutError", "Lifetime", "LinkGraph",
+    "LinkPhase", "LinkResult", "Linkage", "MAX_ALLOCATION_SIZE", "MAX_SECTION_SIZE", "MemProt",
+    "ObjectFormatError", "ObjectInterface", "Pass", "PassConfiguration", "STUBS_SECTION",
+    "Scope", "Section", "Segment", "SegmentRequest", "Symbol", "SymbolFlags", "SymbolKind",
+    "TLSINFO_SECTION", "UnresolvedSymbolsError", "apply_fixups", "build_tables",
+    "default_passes", "define_section_bounds", "dump_graph", "fixup_value",
+    "is_initializer_section", "keep_bounded_sections_alive", "keep_initializers_alive", "link",
+    "mark_live", "object_interface", "optimize_got_and_stubs", "prune", "read_object",
+    "relocation_name", "split_eh_frame", "DependenceGroup", "dependence_groups",
+}  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("package", "expected"),
-    [("actors", ACTORS_API), ("actors.testing", TESTING_API), ("actors.orc", ORC_API)],
+    [
+        ("actors", ACTORS_API),
+        ("actors.testing", TESTING_API),
+        ("actors.orc", ORC_API),
+        ("actors.orc.jitlink", JITLINK_API),
+    ],
 )
 def test_public_api_is_pinned(package: str, expected: set[str]) -> None:
     """__all__ lists exactly the agreed names."""
@@ -59,7 +79,8 @@ def test_public_api_is_pinned(package: str, expected: set[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ["actors", "actors.testing", "actors.orc", "protocol", "native"]
+    "package",
+    ["actors", "actors.testing", "actors.orc", "actors.orc.jitlink", "protocol", "native"],
 )
 def test_public_api_names_resolve_and_are_documented(package: str) -> None:
     """Every public name resolves, and every public class or function has a docstring."""
