@@ -17,10 +17,16 @@ import llvmlite.binding as llvm
 from actors.orc import (
     ExecutorProcessControl,
     ExecutorSymbolDef,
+    JITDylib,
     JITSymbolFlags,
     MaterializationResponsibility,
     MaterializationUnit,
+    Name,
     Segment,
+    SymbolDependenceGroup,
+    SymbolLookupFlags,
+    SymbolLookupSet,
+    SymbolState,
 )
 from actors.orc.jitlink import GraphLinker, default_passes, read_object
 
@@ -119,3 +125,66 @@ class CodeUnit(MaterializationUnit):
             {n: ExecutorSymbolDef(loaded[str(n)], f) for n, f in mr.symbols.items()}
         )
         await mr.notify_emitted()
+
+
+class MiniObjectLayer:
+    """Test scaffolding with the ObjectLinkingLayer's ``emit(mr, obj, name)``: links with the
+    linker core into the executor, externals looked up in the JITDylib's link order (state
+    Resolved), constructors kept and recorded in ``initializers`` (in run order)."""
+
+    def __init__(self) -> None:
+        self.objects: list[str] = []
+        self.initializers: list[int] = []
+
+    async def emit(self, mr: MaterializationResponsibility, obj: bytes, name: str) -> None:
+        try:
+            await self._emit(mr, obj, name)
+        except Exception as exc:
+            mr.session.report_error(exc)
+            await mr.fail_materialization()
+            raise
+
+    async def _emit(self, mr: MaterializationResponsibility, obj: bytes, name: str) -> None:
+        es = mr.session
+        epc = es.epc
+        assert isinstance(epc, ExecutorProcessControl)
+        init = mr.initializer_symbol
+        passes = default_passes(
+            live_symbols=[str(n) for n in mr.symbols],
+            keep_initializers=init is not None,
+            init_symbol=None if init is None else str(init),
+        )
+        linker = GraphLinker(read_object(obj, name), passes, page_size=epc.page_size)
+        base = await epc.memory_manager.reserve(linker.prepare().size)
+        linker.allocate(base)
+        defined = linker.defined_symbols()
+        await mr.notify_resolved(
+            {
+                n: ExecutorSymbolDef(defined[str(n)].address, f)
+                for n, f in mr.symbols.items()
+                if not f & JITSymbolFlags.MATERIALIZATION_SIDE_EFFECTS_ONLY
+            }
+        )
+        externals = linker.external_symbols()
+        lookup = SymbolLookupSet()
+        for external, weak in externals.items():
+            lookup.add(
+                external,
+                SymbolLookupFlags.WEAKLY_REFERENCED if weak else SymbolLookupFlags.REQUIRED,
+            )
+        waiting: dict[JITDylib, set[Name]] = {}
+        order = await mr.target_jitdylib.link_order()
+        found = await es.lookup(
+            order,
+            lookup,
+            required_state=SymbolState.RESOLVED,
+            register_dependencies=lambda deps: waiting.update(deps),
+        )
+        result = linker.finish({str(n): d.address for n, d in found.items()})
+        await epc.memory_manager.finalize(
+            [Segment(int(s.protection), s.address, s.size, s.content) for s in result.segments]
+        )
+        self.objects.append(name)
+        self.initializers.extend(result.initializers())
+        owned = [n for n in mr.symbols]
+        await mr.notify_emitted([SymbolDependenceGroup(owned, waiting)] if waiting else ())
