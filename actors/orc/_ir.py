@@ -24,9 +24,10 @@ Everything here blocks (it calls LLVM): call it from worker threads, never the e
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final, TypeAlias
 
 import attrs
@@ -47,7 +48,7 @@ __all__ = [
     "linker_name",
     "load_module",
     "module_interface",
-    "parse",
+    "parsed",
 ]
 
 STATIC_INIT_GLOBALS: Final = ("llvm.global_ctors", "llvm.global_dtors")
@@ -66,6 +67,7 @@ _HIDDEN: Final = 1
 _TEXT_WEAK: Final = frozenset({"linkonce", "linkonce_odr", "weak", "weak_odr"})
 _TEXT_SKIPPED: Final = frozenset({"private", "internal", "available_externally", "appending"})
 _NAME_SAFE: Final = re.compile(r"[^-a-zA-Z0-9_.$]")
+_LOCATION: Final = re.compile(r"^<string>:(\d+:\d+): (?:error: )?")
 
 IRInput: TypeAlias = "str | bytes | IRModule | llvmlite.ir.Module"
 """What IR layers accept: IR text, bitcode, an ``llvmlite.ir.Module``, an
@@ -109,12 +111,13 @@ class IRModule:
     name: str
     text: str = attrs.field(repr=False)
 
-    def parse(self) -> Any:
-        """A fresh ``llvmlite.binding.ModuleRef`` of this module, in a context of its own.
+    def parsed(self) -> contextlib.AbstractContextManager[Any]:
+        """``with module.parsed() as ref``: a fresh ``llvmlite.binding.ModuleRef`` of this
+        module, in a context of its own, both disposed when the block ends (see `parsed`).
 
         Blocks (LLVM); any thread.
         """
-        return parse(self.text, self.name)
+        return parsed(self.text, self.name)
 
 
 @attrs.frozen(kw_only=True)
@@ -132,22 +135,43 @@ class ModuleInterface:
     has_static_init: bool
 
 
-def parse(text: str, name: str) -> Any:
-    """Parse IR text into a new context; a ``ModuleRef``.
+@contextlib.contextmanager
+def parsed(source: str | bytes, name: str) -> Iterator[Any]:
+    """Parse IR text (or bitcode) into a new context; yield the ``ModuleRef``; then dispose of
+    the module and the context, in that order.
+
+    Disposal is explicit because the garbage collector may not free them in order: a module
+    and its context that end up in one reference cycle (an exception's traceback is enough)
+    can be finalized context first, and LLVM then crashes freeing the module. Values taken
+    from the module must not be used after the block.
 
     Raises:
         ValueError: the text is not valid IR (LLVM's message, naming the module).
     """
     ensure_llvm()
+    context = llvm.create_context()
     try:
-        module = llvm.parse_assembly(text, llvm.create_context())
-    except RuntimeError as exc:
-        raise ValueError(f"module {name}: {_first_line(str(exc))}") from None
-    return module
+        try:
+            if isinstance(source, bytes):
+                module = llvm.parse_bitcode(source, context)
+            else:
+                module = llvm.parse_assembly(source, context)
+        except RuntimeError as exc:
+            raise ValueError(f"module {name}: {_first_line(str(exc))}") from None
+        try:
+            yield module
+        finally:
+            module.close()
+    finally:
+        context.close()
 
 
 def _first_line(message: str) -> str:
-    return message.strip().split("\n", 1)[0].removeprefix("LLVM IR parsing error\n")
+    """LLVM's diagnostic without llvmlite's heading: ``<string>:1:17: error: expected type``
+    becomes ``line 1:17: expected type``."""
+    text = message.strip().removeprefix("LLVM IR parsing error")
+    lines = text.removeprefix("LLVM bitcode parsing error").strip().split("\n")
+    return _LOCATION.sub(r"line \1: ", lines[0])
 
 
 def load_module(source: IRInput | Any, target: IRTarget, name: str | None = None) -> IRModule:
@@ -168,24 +192,18 @@ def load_module(source: IRInput | Any, target: IRTarget, name: str | None = None
             (LLVM: incompatible data layouts); the message names the module.
         TypeError: ``source`` is none of the accepted kinds.
     """
-    ensure_llvm()
     if isinstance(source, IRModule):
         name = name or source.name
-        text = source.text
+        text: str | bytes = source.text
     elif isinstance(source, str):
         text = source
     elif isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-        if not data.startswith(_BITCODE_MAGICS):
+        text = bytes(source)
+        if not text.startswith(_BITCODE_MAGICS):
             raise ValueError(
                 f"module {name or 'module'}: bytes that are not LLVM bitcode "
-                f"(they start {data[:4].hex()}; IR text must be a str)"
+                f"(they start {text[:4].hex()}; IR text must be a str)"
             )
-        try:
-            module = llvm.parse_bitcode(data, llvm.create_context())
-        except RuntimeError as exc:
-            raise ValueError(f"module {name or 'module'}: {_first_line(str(exc))}") from None
-        text = str(module)
     elif isinstance(source, llvmlite.ir.Module):
         name = name or source.name or None
         text = str(source)
@@ -196,25 +214,25 @@ def load_module(source: IRInput | Any, target: IRTarget, name: str | None = None
             "an IR module is IR text (str), bitcode (bytes), an llvmlite.ir.Module or an "
             f"llvmlite.binding.ModuleRef, not {type(source).__name__}"
         )
-    module = parse(text, name or "module")
-    if name is None:
-        own = module.name
-        name = own if own and own != "<string>" else "module"
-    if module.triple in ("", _UNKNOWN_TRIPLE):
-        module.triple = target.triple
-    layout = module.data_layout
-    if not layout:
-        module.data_layout = target.data_layout
-    elif layout != target.data_layout:
-        raise ValueError(
-            f"module {name}: its data layout {layout!r} is not the JIT's "
-            f"{target.data_layout!r} (incompatible data layouts)"
-        )
-    try:
-        module.verify()
-    except RuntimeError as exc:
-        raise ValueError(f"module {name} does not verify: {_first_line(str(exc))}") from None
-    return IRModule(name=name, text=str(module))
+    with parsed(text, name or "module") as module:
+        if name is None:
+            own = module.name
+            name = own if own and own != "<string>" else "module"
+        if module.triple in ("", _UNKNOWN_TRIPLE):
+            module.triple = target.triple
+        layout = module.data_layout
+        if not layout:
+            module.data_layout = target.data_layout
+        elif layout != target.data_layout:
+            raise ValueError(
+                f"module {name}: its data layout {layout!r} is not the JIT's "
+                f"{target.data_layout!r} (incompatible data layouts)"
+            )
+        try:
+            module.verify()
+        except RuntimeError as exc:
+            raise ValueError(f"module {name} does not verify: {_first_line(str(exc))}") from None
+        return IRModule(name=name, text=str(module))
 
 
 def linker_name(ir_name: str) -> str:
@@ -231,7 +249,11 @@ def module_interface(module: IRModule) -> ModuleInterface:
     Raises:
         ValueError: the text does not parse.
     """
-    ref = module.parse()
+    with module.parsed() as ref:
+        return _interface(ref, module)
+
+
+def _interface(ref: Any, module: IRModule) -> ModuleInterface:
     symbols: dict[str, JITSymbolFlags] = {}
     ir_names: dict[str, str] = {}
     has_init = False
@@ -289,11 +311,7 @@ def _flags(linkage: int, visibility: int, *, callable_: bool) -> JITSymbolFlags:
 def _aliases_function(ref: Any, line: str) -> bool:
     """Whether an alias line's aliasee is a function (``alias <ty>, ptr @f``)."""
     target = line.rsplit("@", 1)[-1].strip().strip('"')
-    try:
-        ref.get_function(target)
-    except NameError:
-        return False
-    return True
+    return any(function.name == target for function in ref.functions)
 
 
 def init_symbol_name(module_name: str, serial: int) -> str:

@@ -21,9 +21,9 @@ from typing import Any
 
 import llvmlite.binding as llvm
 
-from ._ir import IRModule, IRTarget, ensure_llvm, parse
+from ._ir import IRModule, IRTarget, ensure_llvm
 
-__all__ = ["IRCompiler", "ModuleTransform", "target_machine"]
+__all__ = ["IRCompiler", "ModuleTransform", "apply_discards", "target_machine"]
 
 
 ModuleTransform = Callable[[Any], None]
@@ -53,20 +53,24 @@ def _compile(
 ) -> bytes:
     """Parse, apply discards, emit (on the calling thread)."""
     machine = target_machine(triple, cpu, features, opt_level)
-    ref = parse(module.text, module.name)
-    for name in discard:
-        # ORC's IRMaterializationUnit::discard: an overridden weak definition stays as
-        # available_externally, which codegen does not emit.
-        for getter in (ref.get_function, ref.get_global_variable):
-            try:
-                getter(name).linkage = llvm.Linkage.available_externally
-            except NameError:
-                continue
-    try:
-        data: bytes = machine.emit_object(ref)
-    except RuntimeError as exc:
-        raise ValueError(f"module {module.name} failed to compile: {exc}") from None
+    with module.parsed() as ref:
+        apply_discards(ref, discard)
+        try:
+            data: bytes = machine.emit_object(ref)
+        except RuntimeError as exc:
+            raise ValueError(f"module {module.name} failed to compile: {exc}") from None
     return data
+
+
+def apply_discards(ref: Any, names: Iterable[str]) -> None:
+    """ORC's IRMaterializationUnit::discard: overridden weak definitions stay as
+    ``available_externally``, which codegen does not emit."""
+    wanted = set(names)
+    if not wanted:
+        return
+    for value in (*ref.functions, *ref.global_variables):
+        if value.name in wanted:
+            value.linkage = llvm.Linkage.available_externally
 
 
 class IRCompiler:

@@ -36,7 +36,7 @@ from ._ir import (
     load_module,
     module_interface,
 )
-from ._ir_compile import IRCompiler, ModuleTransform, target_machine
+from ._ir_compile import IRCompiler, ModuleTransform, apply_discards, target_machine
 from ._jitdylib import JITDylib
 from ._materialization import MaterializationResponsibility, MaterializationUnit
 from ._names import Name
@@ -191,14 +191,9 @@ class IRMaterializationUnit(MaterializationUnit):
 
 
 def _discard(module: IRModule, names: frozenset[str]) -> IRModule:
-    ref = module.parse()
-    for name in names:
-        for getter in (ref.get_function, ref.get_global_variable):
-            try:
-                getter(name).linkage = llvm.Linkage.available_externally
-            except NameError:
-                continue
-    return IRModule(name=module.name, text=str(ref))
+    with module.parsed() as ref:
+        apply_discards(ref, names)
+        return IRModule(name=module.name, text=str(ref))
 
 
 class IRCompileLayer(IRLayer):
@@ -287,9 +282,9 @@ class IRTransformLayer(IRLayer):
 
 
 def _transformed(module: IRModule, transform: ModuleTransform) -> IRModule:
-    ref = module.parse()
-    transform(ref)
-    return IRModule(name=module.name, text=str(ref))
+    with module.parsed() as ref:
+        transform(ref)
+        return IRModule(name=module.name, text=str(ref))
 
 
 def optimize(level: int = 2, *, cpu: str = "", features: str = "") -> ModuleTransform:

@@ -33,7 +33,7 @@ from typing import Final
 import attrs
 import llvmlite.binding as llvm
 
-from ._ir import STATIC_INIT_GLOBALS, IRModule, ModuleInterface, module_interface
+from ._ir import STATIC_INIT_GLOBALS, IRModule, ModuleInterface, module_interface, parsed
 from ._ir_text import ModuleText, declaration_of, external_copy, split_module
 
 __all__ = ["PartitionSource", "expand_partition", "extract", "prepare_partitioning"]
@@ -89,17 +89,17 @@ def prepare_partitioning(module: IRModule, serials: Iterable[int]) -> PartitionS
     Raises:
         ValueError: the module does not parse, or its text has an unexpected shape.
     """
-    ref = module.parse()
     numbers = iter(serials)
     promoted: set[str] = set()
-    for value in itertools.chain(ref.functions, ref.global_variables):
-        if int(value.linkage) in _LOCAL and not value.is_declaration:
-            name = f"__orc_lcl.{value.name or 'anon'}.{next(numbers)}"
-            value.name = name
-            value.linkage = llvm.Linkage.external
-            value.visibility = llvm.Visibility.default
-            promoted.add(name)
-    promoted_module = IRModule(name=module.name, text=str(ref))
+    with module.parsed() as ref:
+        for value in itertools.chain(ref.functions, ref.global_variables):
+            if int(value.linkage) in _LOCAL and not value.is_declaration:
+                name = f"__orc_lcl.{value.name or 'anon'}.{next(numbers)}"
+                value.name = name
+                value.linkage = llvm.Linkage.external
+                value.visibility = llvm.Visibility.default
+                promoted.add(name)
+        promoted_module = IRModule(name=module.name, text=str(ref))
     text = split_module(promoted_module.text)
     splittable = not text.has_module_asm and all(
         line.kind in ("global", "constant") for line in text.globals.values()
@@ -159,18 +159,13 @@ def extract(
             copies.append(global_name)
     for function_name, definition in text.functions.items():
         lines.append(definition if function_name in names else declaration_of(definition))
-    ref = _parse(name, "\n".join(lines) + "\n")
-    for global_name in copies:
-        ref.get_global_variable(global_name).linkage = llvm.Linkage.available_externally
-    try:
-        ref.verify()
-    except RuntimeError as exc:
-        raise ValueError(f"partition {name} does not verify: {exc}") from None
-    return IRModule(name=name, text=str(ref))
-
-
-def _parse(name: str, text: str) -> llvm.ModuleRef:
-    try:
-        return llvm.parse_assembly(text, llvm.create_context())
-    except RuntimeError as exc:
-        raise ValueError(f"partition {name} does not parse: {exc}") from None
+    copied = set(copies)
+    with parsed("\n".join(lines) + "\n", f"partition {name}") as ref:
+        for variable in ref.global_variables:
+            if variable.name in copied:
+                variable.linkage = llvm.Linkage.available_externally
+        try:
+            ref.verify()
+        except RuntimeError as exc:
+            raise ValueError(f"partition {name} does not verify: {exc}") from None
+        return IRModule(name=name, text=str(ref))

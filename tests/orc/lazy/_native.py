@@ -28,27 +28,25 @@ from actors.orc import (
     SymbolLookupSet,
     SymbolState,
 )
+from actors.orc._ir import ensure_llvm, parsed
 from actors.orc.jitlink import GraphLinker, default_passes, read_object
 
 TRIPLE = "x86_64-pc-linux-gnu"
 
 
 def _machine() -> llvm.TargetMachine:
-    llvm.initialize_all_targets()
-    llvm.initialize_all_asmprinters()
-    llvm.initialize_all_asmparsers() if hasattr(llvm, "initialize_all_asmparsers") else None
-    llvm.initialize_native_asmparser()
+    ensure_llvm()
     target = llvm.Target.from_triple(TRIPLE)
     return target.create_target_machine(reloc="pic", codemodel="small")
 
 
 def compile_ir(text: str) -> bytes:
     """An ELF object from IR text."""
-    module = llvm.parse_assembly(text, llvm.create_context())
-    module.triple = TRIPLE
-    module.verify()
-    data: bytes = _machine().emit_object(module)
-    return data
+    with parsed(text, "test") as module:
+        module.triple = TRIPLE
+        module.verify()
+        data: bytes = _machine().emit_object(module)
+        return data
 
 
 def assemble(asm: str) -> bytes:
