@@ -13,13 +13,16 @@ from actors.orc import (
     ExecutionSession,
     ExecutorSymbolDef,
     FailedToMaterializeError,
+    IRCompileLayer,
+    IRCompiler,
+    IRModule,
+    IRTransformLayer,
     JITSymbolFlags,
     MaterializationResponsibility,
     open_execution_session,
+    optimize,
 )
-from actors.orc._ir import IRModule, load_module
-from actors.orc._ir_compile import IRCompiler
-from actors.orc._ir_layers import IRCompileLayer, IRTransformLayer, optimize
+from actors.orc._ir import load_module
 from actors.orc.jitlink import object_interface, read_object
 
 COMPILER = IRCompiler("x86_64-pc-linux-gnu", opt_level=0)

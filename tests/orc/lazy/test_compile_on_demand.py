@@ -9,12 +9,17 @@ import re
 
 import pytest
 
-from actors.orc import JITDylibLookupFlags, SymbolLookupFlags, SymbolLookupSet
-from actors.orc._cod import CompileOnDemandLayer, compile_whole_module
-from actors.orc._ir import IRModule
-from actors.orc._ir_compile import IRCompiler
-from actors.orc._ir_layers import IRCompileLayer
-from actors.orc._lazy import LazyReexportsManager
+from actors.orc import (
+    CompileOnDemandLayer,
+    IRCompileLayer,
+    IRCompiler,
+    IRModule,
+    JITDylibLookupFlags,
+    LazyReexportsManager,
+    SymbolLookupFlags,
+    SymbolLookupSet,
+    compile_whole_module,
+)
 
 from ._native import MiniObjectLayer
 from .conftest import Target

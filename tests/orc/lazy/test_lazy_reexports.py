@@ -12,8 +12,7 @@ import signal
 import pytest
 
 from actors import DisconnectedError
-from actors.orc import JITDylib, JITSymbolFlags
-from actors.orc._lazy import LazyReexportsManager
+from actors.orc import JITDylib, JITSymbolFlags, LazyReexportsManager
 
 from ._native import CodeUnit, assemble, compile_ir, load
 from .conftest import Target, stderr_of
