@@ -6,8 +6,9 @@ run native or JIT'd code (`call_wrapper`, `run_as_*`, `call_async_wrapper`, `Dyl
 `MemoryMap` requests carrying alloc actions) can block and belong on a worker thread; the rest
 (bookkeeping, mmap/mprotect/memcpy) is fast enough for the event-loop thread. Nothing here keeps
 mutable global state: each Session creates its own instances. Only immutable things are loaded
-once per process (libc, libgcc_s, the shim and its callback thunks), plus GDB's JIT descriptor,
-which is process-global by its definition.
+once per process (libc, libgcc_s, the shim and its callback thunks), plus what is process-global
+by its definition: GDB's JIT descriptor, and the C++ host state an executor process prepares
+once for JIT'd code (`prepare_cxx_host`: C++ runtime, locale, C stdio, signals; `_host.py`).
 
 C shim, because ctypes cannot return a struct from a callback: LLVM's wrapper ABI returns a
 16-byte ``CWrapperFunctionResult`` by value, and JIT'd code calls the executor's dispatch entry
@@ -55,6 +56,11 @@ if TYPE_CHECKING:
     from ._gdb_jit import deregister_debug_object as deregister_debug_object
     from ._gdb_jit import jit_debug_descriptor as jit_debug_descriptor
     from ._gdb_jit import register_debug_object as register_debug_object
+    from ._host import HostState as HostState
+    from ._host import enter_jit_thread as enter_jit_thread
+    from ._host import exit_process as exit_process
+    from ._host import flush_standard_streams as flush_standard_streams
+    from ._host import prepare_cxx_host as prepare_cxx_host
     from ._memory import MAX_READ_SIZE as MAX_READ_SIZE
     from ._memory import PROT_EXEC as PROT_EXEC
     from ._memory import PROT_READ as PROT_READ
@@ -118,6 +124,11 @@ _EXPORTS: dict[str, str] = {
     "deregister_debug_object": "_gdb_jit",
     "jit_debug_descriptor": "_gdb_jit",
     "register_debug_object": "_gdb_jit",
+    "HostState": "_host",
+    "enter_jit_thread": "_host",
+    "exit_process": "_host",
+    "flush_standard_streams": "_host",
+    "prepare_cxx_host": "_host",
     "MAX_READ_SIZE": "_memory",
     "PROT_EXEC": "_memory",
     "PROT_READ": "_memory",

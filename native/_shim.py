@@ -30,7 +30,7 @@ __all__ = [
     "shim_path",
 ]
 
-SHIM_ABI_VERSION: Final = 1
+SHIM_ABI_VERSION: Final = 2
 _SHIM_STEM: Final = "_orcrt_shim"
 
 
@@ -109,6 +109,20 @@ class Shim:
         self.run_as_void: Any = self._fn("orcrt_run_as_void", None, vp)
         self.run_as_int: Any = self._fn("orcrt_run_as_int", ctypes.c_int, vp, ctypes.c_int)
         self.flush_icache: Any = self._fn("orcrt_flush_icache", None, vp, sz)
+        self.write_segment: Any = self._fn(
+            "orcrt_write_segment", ctypes.c_int, vp, ctypes.c_char_p, sz, sz, ctypes.c_int, sz
+        )
+        self.cxx_streams_init: Any = self._fn(
+            "orcrt_cxx_streams_init",
+            ctypes.c_int,
+            vp,
+            vp,
+            ctypes.POINTER(vp),
+            ctypes.POINTER(vp),
+            sz,
+        )
+        self.flush_standard_streams: Any = self._fn("orcrt_flush_standard_streams", None)
+        self.restore_stdio_buffering: Any = self._fn("orcrt_restore_stdio_buffering", ctypes.c_int)
         self.dispatch_ctx_create: Any = self._fn(
             "orcrt_dispatch_ctx_create", vp, _DispatchEntry, ctypes.py_object, _ReleaseEntry
         )
