@@ -21,7 +21,6 @@ at once with a clear "symbol not found" instead of a broken call.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -184,9 +183,6 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
     memory = MemoryManager(session, guarded=options.guarded)
     dylibs = DylibResolver(session)
     symbols: dict[str, int] = {}
-    libc = ctypes.CDLL(None)
-    fflush = libc.fflush
-    fflush.argtypes = [ctypes.c_void_p]
 
     async def add(signature: WrapperSignature[Any], fn: Callable[[bytes], Any], **kw: Any) -> int:
         address = await session.register_wrapper(fn, name=signature.name, **kw)
@@ -310,14 +306,15 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         try:
             return native.run_as_main(address, [a.encode("utf-8", "surrogateescape") for a in args])
         finally:
-            fflush(None)  # JIT'd output reaches the terminal before the controller's next step
+            # JIT'd output (C++ streams, then C stdio: exit's order) is out when main returns.
+            native.flush_standard_streams()
 
     def run_as_void(address: int) -> int:
         guarded_target(address)
         try:
             native.run_as_void(address)
         finally:
-            fflush(None)
+            native.flush_standard_streams()
         return 0
 
     def run_as_int(address: int, argument: int) -> int:
@@ -325,7 +322,7 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         try:
             return native.run_as_int(address, argument)
         finally:
-            fflush(None)
+            native.flush_standard_streams()
 
     await add(protocol.RUN_AS_MAIN, _sps_sync(protocol.RUN_AS_MAIN, run_as_main), blocking=True)
     if major == 22:

@@ -241,6 +241,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return 2
 
+    import native
+
+    try:
+        # Before the loop and its threads exist: JIT'd code sees what a C++ host gives it.
+        native.prepare_cxx_host()
+    except (native.NativeError, OSError) as exc:
+        print(
+            f"{_PROG}: error: cannot set up the C++ runtime for JIT'd code: {exc}", file=sys.stderr
+        )
+        return 1
+
     from . import _executor
 
     options = _executor.ExecutorOptions(
@@ -249,6 +260,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     reporter = _one_line_reporter(level)
 
     async def run() -> int:
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+
+        # asyncio.to_thread's workers may run JIT'd code (alloc actions, library constructors).
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(thread_name_prefix="orcrt-aux", initializer=native.enter_jit_thread)
+        )
         if mode == "pipes":
             read_fd, write_fd = where
             assert isinstance(read_fd, int)
@@ -277,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return _run_loop(run)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # only if SIGINT has a Python handler again (embedding)
         return 130
     except Exception as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
@@ -296,20 +314,21 @@ def _run_loop(run: object) -> int:
 
 
 def entry() -> None:
-    """The ``orcrt-executor`` / ``python -m actors`` entry point: `main`, then a fast exit.
+    """The ``orcrt-executor`` / ``python -m actors`` entry point: `main`, then a C++ host's exit.
 
     Once the Session has shut down cleanly there is nothing left to release that the OS does
     not release at exit, so the process skips interpreter finalization (tearing down every
-    module costs ~20 ms, which the controller waits for in pipe mode) after flushing Python's
-    and C's standard streams. Never returns.
+    module costs ~20 ms, which the controller waits for in pipe mode): after flushing Python's
+    streams it ends with C's ``exit``, as LLVM's executor does, which runs the ``atexit``
+    handlers (the standard C++ streams' flush among them), library destructors, and flushes
+    C stdio (`native.exit_process`). Never returns.
     """
     status = main()
     try:
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
-        import ctypes
-
-        ctypes.CDLL(None).fflush(None)  # output JIT'd code left in C's stdio buffers
     finally:
-        os._exit(status)
+        import native
+
+        native.exit_process(status)

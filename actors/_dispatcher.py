@@ -241,14 +241,22 @@ class ThreadPoolDispatcher(TaskDispatcher):
     Threads are created on demand up to ``max_workers`` and reused. The default is generous
     because JIT'd code may block its thread on a call to the controller that in turn needs
     another worker (LLVM's executor starts a thread per call for the same reason).
+    ``initializer`` runs first on each new worker thread (the executor passes
+    `native.enter_jit_thread`: JIT'd code's signal mask).
     """
 
-    def __init__(self, max_workers: int = 128, *, thread_name_prefix: str = "orcrt") -> None:
+    def __init__(
+        self,
+        max_workers: int = 128,
+        *,
+        thread_name_prefix: str = "orcrt",
+        initializer: Callable[[], object] | None = None,
+    ) -> None:
         super().__init__()
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix=thread_name_prefix
+            max_workers=max_workers, thread_name_prefix=thread_name_prefix, initializer=initializer
         )
 
     def _start(self, task: Task) -> None:

@@ -5,9 +5,9 @@
 | `OpenLibrary`  | open (14, 22)             | a handle ("" = the executor process itself)    |
 | `LookupSymbols`| lookup (14), resolve (22) | one address per name, ``None`` when not found  |
 
-The executor is a Python process, so the C++ runtime (libstdc++, libgcc_s) is loaded into the
-global scope when the actor starts, as LLVM's own C++ executor has it (simple-remote-epc.md
-§7.1). Names the executor implements itself (LLVM 14 looks up its eh-frame and debugger
+The executor is a Python process, so the C++ runtime (libstdc++, libgcc_s) is made global when
+the actor starts, as LLVM's own C++ executor has it (simple-remote-epc.md §7.1); the
+``orcrt-executor`` process has loaded it before (`native.prepare_cxx_host`). Names the executor implements itself (LLVM 14 looks up its eh-frame and debugger
 wrappers by name) are answered from ``own_symbols`` before the process is searched. Every
 address found is announced to the Session's native-call guard before the reply goes out.
 Opening a library runs its constructors, so that happens on a worker thread.
@@ -71,8 +71,10 @@ class DylibResolver(ResourceManager[DylibRequest]):
         self._own_symbols[name] = address
 
     async def on_start(self) -> None:
-        """Make the C++ runtime visible to JIT'd code (off the loop: it loads libraries)."""
-        await asyncio.to_thread(self._dylibs.load_cxx_runtime)
+        """Make the C++ runtime visible to JIT'd code: at once if the process has it loaded
+        (the executor prepared a C++ host), else off the loop (loading runs constructors)."""
+        if not self._dylibs.load_cxx_runtime(if_present=True):
+            await asyncio.to_thread(self._dylibs.load_cxx_runtime)
 
     async def handle_request(self, message: DylibRequest) -> object:
         """Serve one request (see the module table)."""

@@ -23,6 +23,7 @@ import protocol
 
 from ._actor import ErrorReporter
 from ._bootstrap import BootstrapOptions, install_bootstrap
+from ._dispatcher import ThreadPoolDispatcher
 from ._native_wrappers import native_sync_wrapper
 from ._session import open_session
 from ._stream import StreamControllerAccess
@@ -67,7 +68,10 @@ async def _serve(
         if not ended.done():
             ended.set_result(reason)
 
-    async with open_session(name=name, error_reporter=error_reporter) as session:
+    blocking = ThreadPoolDispatcher(initializer=native.enter_jit_thread)
+    async with open_session(
+        name=name, error_reporter=error_reporter, blocking_dispatcher=blocking
+    ) as session:
         session.add_on_detach(on_detach)
         services = await install_bootstrap(
             session, BootstrapOptions(llvm_major=options.llvm_major, guarded=options.guarded)
