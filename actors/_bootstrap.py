@@ -6,12 +6,12 @@ function of the Session, and returns the name -> address table that goes into Se
 
 How each wrapper runs:
 
-| wrappers                                  | where                          | why                          |
-|-------------------------------------------|--------------------------------|------------------------------|
-| memory manager, dylib manager             | on the loop, asking the actor  | state owned by those actors  |
-| memory reads and writes                   | on the loop, inline            | checked copies, microseconds |
-| run_as_main / run_as_void / run_as_int    | on the thread-pool dispatcher  | JIT'd code may block         |
-| eh-frame and debugger registration        | asking the memory manager      | it owns the registrations    |
+| wrappers                                  | where                             | why                          |
+|-------------------------------------------|-----------------------------------|------------------------------|
+| memory manager, dylib manager             | asking the actor (inline if idle) | state owned by those actors  |
+| memory reads and writes                   | on the loop, inline               | checked copies, microseconds |
+| run_as_main / run_as_void / run_as_int    | on the thread-pool dispatcher     | JIT'd code may block         |
+| eh-frame and debugger registration        | asking the memory manager         | it owns the registrations    |
 
 Errors become values where the result type can carry them (``SPSError``/``SPSExpected``, so
 the controller prints the message, §5); elsewhere they are out-of-band errors. The shared-memory

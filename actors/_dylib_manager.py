@@ -76,13 +76,14 @@ class DylibResolver(ResourceManager[DylibRequest]):
         if not self._dylibs.load_cxx_runtime(if_present=True):
             await asyncio.to_thread(self._dylibs.load_cxx_runtime)
 
-    async def handle_request(self, message: DylibRequest) -> object:
-        """Serve one request (see the module table)."""
+    def handle_request(self, message: DylibRequest) -> object:
+        """Serve one request (see the module table): the reply, or for a library to load a
+        coroutine of it (loading runs the library's constructors, on a worker thread)."""
         match message:
             case OpenLibrary(path=path, mode=mode):
                 if path == "" or mode != 0:
                     return self._dylibs.open(path, mode)  # fast, or an immediate error
-                return await asyncio.to_thread(self._dylibs.open, path, mode)
+                return asyncio.to_thread(self._dylibs.open, path, mode)
             case LookupSymbols(handle=handle, names=names, required=required):
                 found = tuple(self._lookup(handle, name) for name in names)
                 for name, address, needed in zip(names, found, required, strict=False):

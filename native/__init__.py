@@ -80,6 +80,7 @@ if TYPE_CHECKING:
     from ._memory import unmap as unmap
     from ._memory import write as write
     from ._memory import write_buffers as write_buffers
+    from ._memory import write_segment as write_segment
     from ._memory import write_uint as write_uint
     from ._memory import write_uints as write_uints
     from ._memory import zero as zero
@@ -148,6 +149,7 @@ _EXPORTS: dict[str, str] = {
     "unmap": "_memory",
     "write": "_memory",
     "write_buffers": "_memory",
+    "write_segment": "_memory",
     "write_uint": "_memory",
     "write_uints": "_memory",
     "zero": "_memory",

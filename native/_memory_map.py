@@ -40,7 +40,9 @@ finalize is refused; LLVM 22 keeps deinitialized regions as empty entries, here 
 forgotten and their pages reset to read-write so the range can be initialized again; pages
 are made writable before each segment is written (so no request can crash on a leftover
 protection), and finalize-lifetime segments are reset to read-write once their request
-completed. Invariant: slab memory outside live regions' segments is read-write.
+completed. Invariant: slab memory outside live regions' segments is read-write, so writing a
+segment is one native call (copy, zero-fill, protect unless read-write, icache) and needs an
+mprotect before it only for pages shared with a non-writable segment.
 
 Not thread-safe: one owner (a ResourceManager actor) calls it. Bookkeeping, mmap, mprotect
 and memcpy are fast, but `run_action` may run native code, so requests that carry actions can
@@ -182,6 +184,7 @@ class MemoryMap:
         self._slabs: dict[int, _Slab] = {}  # in reservation order
         self._bases: list[int] = []  # sorted slab bases, for address lookups
         self._executable: list[tuple[int, int]] = []  # sorted (start, end) of X segments
+        self._executable_version = 0  # bumped whenever _executable changes
         self._shut_down = False
 
     def __repr__(self) -> str:
@@ -264,7 +267,7 @@ class MemoryMap:
                         address=seg.addr,
                         size=seg.size,
                     )
-            self._write_segments(segs)
+            self._write_segments(slab, segs)
             dealloc = self._run_finalize_actions(pairs, base)
         except MemoryMapError as error:
             raise self._bail_out_14(slab, error) from error.__cause__
@@ -339,7 +342,7 @@ class MemoryMap:
         self._check_overlap(slab, start, end)
         written: list[_Seg] = []
         try:
-            self._write_segments(segs, written)
+            self._write_segments(slab, segs, written)
             dealloc = self._run_finalize_actions(pairs, start)
         except MemoryMapError as error:
             # LLVM 22 resets the written segments to read-write and keeps the slab.
@@ -422,6 +425,37 @@ class MemoryMap:
     def executable_ranges(self) -> tuple[tuple[int, int], ...]:
         """Sorted (start, end) ranges of the executable segments of live regions."""
         return tuple(self._executable)
+
+    @property
+    def executable_version(self) -> int:
+        """A number that changes whenever `executable_ranges` does (to announce changes only)."""
+        return self._executable_version
+
+    def dealloc_functions(
+        self, *, bases: Sequence[int] | None = None, keys: Sequence[int] | None = None
+    ) -> list[int]:
+        """The targets of the dealloc actions that freeing would run: of the slabs ``bases``
+        (`deallocate`, `release`), of the regions ``keys`` (`deinitialize`), or of the whole
+        map when neither is given (`shutdown`). Unknown bases and keys are skipped.
+
+        For the owner to decide where the request runs (native actions may block); O(number
+        of regions concerned).
+        """
+        if keys is not None:
+            regions = []
+            for key in keys:
+                slab = self._slab_at(key)
+                region = None if slab is None else slab.regions.get(key)
+                if region is not None:
+                    regions.append(region)
+        else:
+            slabs = (
+                self._slabs.values()
+                if bases is None
+                else [slab for base in bases if (slab := self._slabs.get(base)) is not None]
+            )
+            regions = [region for slab in slabs for region in slab.regions.values()]
+        return [call.fn for region in regions for call in region.dealloc]
 
     def contains_executable(self, address: int) -> bool:
         """Whether `address` lies in an executable segment this map finalized/initialized.
@@ -528,20 +562,42 @@ class MemoryMap:
                     size=end - start,
                 )
 
-    def _write_segments(self, segs: Iterable[_Seg], written: list[_Seg] | None = None) -> None:
+    def _write_segments(
+        self, slab: _Slab, segs: Iterable[_Seg], written: list[_Seg] | None = None
+    ) -> None:
+        page = self._page_size
+        locked: list[tuple[int, int]] = []  # page spans this request made non-writable
         for seg in segs:
-            # Make the pages writable first: they may still carry the protection of an earlier,
-            # deinitialized or failed request, and a memcpy into them would crash.
-            _memory.protect(seg.addr, seg.size, _RW)
-            if seg.content:
-                _memory.write(seg.addr, seg.content)
-            if seg.size > len(seg.content):
-                _memory.zero(seg.addr + len(seg.content), seg.size - len(seg.content))
+            prot = seg.prot & _PROT_BITS
+            first = seg.addr - seg.addr % page
+            last = -(-seg.end // page) * page
+            # Slab memory outside live segments is read-write (the invariant), so a segment
+            # needs no mprotect before its memcpy unless one of its pages is shared with a
+            # non-writable segment, of a live region or of this request (a memcpy there would
+            # crash); then the pages are made writable first, as LLVM never needs to.
+            if seg.size and self._pages_locked(slab, first, last, locked):
+                _memory.protect(seg.addr, seg.size, _RW)
             if written is not None:
                 written.append(seg)
-            _memory.protect(seg.addr, seg.size, seg.prot & _PROT_BITS)
-            if seg.prot & _memory.PROT_EXEC and seg.size:
-                _memory.flush_icache(seg.addr, seg.size)
+            _memory.write_segment(seg.addr, seg.content, seg.size, prot)
+            if seg.size and not prot & _memory.PROT_WRITE:
+                locked.append((first, last))
+
+    def _pages_locked(
+        self, slab: _Slab, first: int, last: int, locked: list[tuple[int, int]]
+    ) -> bool:
+        """Whether a page in [first, last) may be non-writable: shared with a read-only
+        segment of a live region of ``slab`` or with one of ``locked``."""
+        page = self._page_size
+        for start, end in locked:
+            if start < last and first < end:
+                return True
+        for region in slab.regions.values():
+            if region.start < last and first < region.end:
+                for start, end in region.readonly:
+                    if start - start % page < last and first < -(-end // page) * page:
+                        return True
+        return False
 
     def _call_action(self, call: _Call) -> tuple[str | None, BaseException | None]:
         try:
@@ -581,11 +637,15 @@ class MemoryMap:
         slab.regions[start] = region
         for span in executable:
             bisect.insort(self._executable, span)
+        if executable:
+            self._executable_version += 1
 
     def _remove_region(self, slab: _Slab, region: _Region) -> None:
         del slab.regions[region.start]
         for span in region.executable:
             self._executable.remove(span)
+        if region.executable:
+            self._executable_version += 1
 
     def _free_slab(self, slab: _Slab) -> list[str]:
         """Forget the slab, run its regions' dealloc actions (newest first), unmap it."""
