@@ -391,8 +391,12 @@ class _SessionActor(Actor[SessionMessage]):
         # function stays valid afterwards (a wrapper may keep it and return later, from any
         # thread), and then goes the usual way, through the mailbox.
         session = self._session
-        scope = session.execution_scope
-        if not scope.try_retain():
+        scope = session._scope
+        # The scope only starts draining on the loop thread, which is busy running this call:
+        # while it is open, the call is covered without taking the lock. Otherwise retain it
+        # as the dispatcher would (draining admits work only while something still holds it).
+        retained = not scope.is_open
+        if retained and not scope.try_retain():
             session._refuse_call(
                 call_id, SessionShutdownError(f"session is shutting down; {entry.name} was not run")
             )
@@ -416,7 +420,8 @@ class _SessionActor(Actor[SessionMessage]):
                 captured.append(OutOfBandError(describe_exception(exc)))
         finally:
             running = False
-            scope.release()
+            if retained:
+                scope.release()
         if captured:
             self._wrapper_returned(call_id, captured[0])
 
