@@ -143,11 +143,17 @@ def _rss_path(side: str, rss_exec: Path, command: list[str]) -> str:
     return str(_write_script(_BUILD / f"rss-{side}.sh", [line]))
 
 
-def _read_rss(path: Path) -> int:
+def _read_usage(path: Path) -> tuple[int, float]:
+    """rss_exec's report: (peak RSS in KiB, user + system CPU in ms)."""
     try:
-        return int(path.read_text())
+        maxrss, user_us, system_us = (int(field) for field in path.read_text().split())
     except (OSError, ValueError) as exc:
-        raise BenchError(f"rss_exec left no peak RSS in {path}: {exc}") from exc
+        raise BenchError(f"rss_exec left no usage report in {path}: {exc}") from exc
+    return maxrss, (user_us + system_us) / 1000.0
+
+
+def _read_rss(path: Path) -> int:
+    return _read_usage(path)[0]
 
 
 def _build(version: int, hello_ll: Path) -> tuple[Path, Path, Path]:
