@@ -260,13 +260,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     reporter = _one_line_reporter(level)
 
     async def run() -> int:
-        import asyncio
-        from concurrent.futures import ThreadPoolExecutor
-
-        # asyncio.to_thread's workers may run JIT'd code (alloc actions, library constructors).
-        asyncio.get_running_loop().set_default_executor(
-            ThreadPoolExecutor(thread_name_prefix="orcrt-aux", initializer=native.enter_jit_thread)
-        )
         if mode == "pipes":
             read_fd, write_fd = where
             assert isinstance(read_fd, int)

@@ -15,7 +15,6 @@ Opening a library runs its constructors, so that happens on a worker thread.
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, assert_never
 
 import attrs
@@ -24,6 +23,7 @@ import native
 
 from ._actor import Ask
 from ._resources import ResourceManager
+from ._worker import NativeWorker
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -62,6 +62,7 @@ class DylibResolver(ResourceManager[DylibRequest]):
         self._session = session
         self._own_symbols = dict(own_symbols or {})
         self._dylibs = native.DylibManager()
+        self._worker = NativeWorker("orcrt-dylibs")
 
     def __repr__(self) -> str:
         return f"<DylibResolver own_symbols={len(self._own_symbols)}>"
@@ -74,7 +75,7 @@ class DylibResolver(ResourceManager[DylibRequest]):
         """Make the C++ runtime visible to JIT'd code: at once if the process has it loaded
         (the executor prepared a C++ host), else off the loop (loading runs constructors)."""
         if not self._dylibs.load_cxx_runtime(if_present=True):
-            await asyncio.to_thread(self._dylibs.load_cxx_runtime)
+            await self._worker.run(self._dylibs.load_cxx_runtime)
 
     def handle_request(self, message: DylibRequest) -> object:
         """Serve one request (see the module table): the reply, or for a library to load a
@@ -83,7 +84,7 @@ class DylibResolver(ResourceManager[DylibRequest]):
             case OpenLibrary(path=path, mode=mode):
                 if path == "" or mode != 0:
                     return self._dylibs.open(path, mode)  # fast, or an immediate error
-                return asyncio.to_thread(self._dylibs.open, path, mode)
+                return self._worker.run(self._dylibs.open, path, mode)
             case LookupSymbols(handle=handle, names=names, required=required):
                 found = tuple(self._lookup(handle, name) for name in names)
                 for name, address, needed in zip(names, found, required, strict=False):
@@ -111,4 +112,9 @@ class DylibResolver(ResourceManager[DylibRequest]):
 
     async def shutdown(self) -> None:
         """Close the libraries this manager opened (the process itself stays)."""
+        self._worker.close()
         self._dylibs.close()
+
+    async def on_stop(self) -> None:
+        """Join the worker thread if shutdown never came (the actor was closed)."""
+        self._worker.close()

@@ -33,7 +33,6 @@ that may run native actions return a coroutine that runs them on a worker thread
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, assert_never
@@ -46,6 +45,7 @@ from protocol import AllocActionCallPair, FinalizeRequest, SegmentFinalizeReques
 
 from ._actor import Ask
 from ._resources import ResourceManager
+from ._worker import NativeWorker
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -160,6 +160,7 @@ class MemoryManager(ResourceManager[MemoryRequest]):
         self._guarded = guarded
         self._action_tokens = dict(action_tokens or {})
         self._map = native.MemoryMap(self._run_action)
+        self._worker = NativeWorker("orcrt-memory")
         self._eh_frames = native.EhFrameRegistrar()
         self._debug_objects = native.DebugObjectRegistrar()
         self._shutting_down = False
@@ -230,7 +231,7 @@ class MemoryManager(ResourceManager[MemoryRequest]):
         request: FinalizeRequest,
     ) -> _T:
         with self._code_of(request):
-            result = await asyncio.to_thread(operation, request.segments, request.actions)
+            result = await self._worker.run(operation, request.segments, request.actions)
         self._announce()
         return result
 
@@ -246,7 +247,7 @@ class MemoryManager(ResourceManager[MemoryRequest]):
     async def _free_on_thread(
         self, operation: Callable[[tuple[int, ...]], None], keys: tuple[int, ...]
     ) -> None:
-        await asyncio.to_thread(operation, keys)
+        await self._worker.run(operation, keys)
         self._announce()
 
     def _natives_among(self, functions: Iterable[int]) -> bool:
@@ -353,11 +354,16 @@ class MemoryManager(ResourceManager[MemoryRequest]):
                 errors.append(str(exc))
         try:
             if self._natives_among(self._map.dealloc_functions()):
-                await asyncio.to_thread(self._map.shutdown)
+                await self._worker.run(self._map.shutdown)
             else:
                 self._map.shutdown()
         except native.NativeError as exc:
             errors.append(str(exc))
+        self._worker.close()
         self._announce()
         if errors:
             raise native.NativeError("memory manager shutdown: " + "; ".join(errors))
+
+    async def on_stop(self) -> None:
+        """Join the worker thread if shutdown never came (the actor was closed)."""
+        self._worker.close()
