@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._call import AsyncReturn as AsyncReturn
     from ._call import AsyncReturnChannel as AsyncReturnChannel
-    from ._call import ChannelStatistics as ChannelStatistics
     from ._call import call_async_wrapper as call_async_wrapper
     from ._call import call_wrapper as call_wrapper
     from ._call import run_as_int as run_as_int
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
     from ._call import run_as_void as run_as_void
     from ._dispatch import DispatchContext as DispatchContext
     from ._dispatch import DispatchHandler as DispatchHandler
-    from ._dispatch import DispatchStatistics as DispatchStatistics
     from ._dylib import CXX_RUNTIME_LIBRARIES as CXX_RUNTIME_LIBRARIES
     from ._dylib import DylibManager as DylibManager
     from ._ehframe import EhFrameRegistrar as EhFrameRegistrar
@@ -52,7 +50,6 @@ if TYPE_CHECKING:
     from ._gdb_jit import JIT_REGISTER_FN as JIT_REGISTER_FN
     from ._gdb_jit import JIT_UNREGISTER_FN as JIT_UNREGISTER_FN
     from ._gdb_jit import DebugObjectRegistrar as DebugObjectRegistrar
-    from ._gdb_jit import JitDebugDescriptor as JitDebugDescriptor
     from ._gdb_jit import deregister_debug_object as deregister_debug_object
     from ._gdb_jit import jit_debug_descriptor as jit_debug_descriptor
     from ._gdb_jit import register_debug_object as register_debug_object
@@ -87,10 +84,13 @@ if TYPE_CHECKING:
     from ._memory_map import FINALIZE_LIFETIME as FINALIZE_LIFETIME
     from ._memory_map import ActionPair as ActionPair
     from ._memory_map import MemoryMap as MemoryMap
-    from ._memory_map import MemoryMapStatistics as MemoryMapStatistics
     from ._memory_map import RunAction as RunAction
     from ._memory_map import Segment as Segment
     from ._memory_map import WrapperCall as WrapperCall
+    from ._records import ChannelStatistics as ChannelStatistics
+    from ._records import DispatchStatistics as DispatchStatistics
+    from ._records import JitDebugDescriptor as JitDebugDescriptor
+    from ._records import MemoryMapStatistics as MemoryMapStatistics
     from ._shim import load_shim as load_shim
 
 # Public name -> the private module that defines it. Names load on first use, so importing
@@ -98,7 +98,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "AsyncReturn": "_call",
     "AsyncReturnChannel": "_call",
-    "ChannelStatistics": "_call",
+    "ChannelStatistics": "_records",
     "call_async_wrapper": "_call",
     "call_wrapper": "_call",
     "run_as_int": "_call",
@@ -106,7 +106,7 @@ _EXPORTS: dict[str, str] = {
     "run_as_void": "_call",
     "DispatchContext": "_dispatch",
     "DispatchHandler": "_dispatch",
-    "DispatchStatistics": "_dispatch",
+    "DispatchStatistics": "_records",
     "CXX_RUNTIME_LIBRARIES": "_dylib",
     "DylibManager": "_dylib",
     "EhFrameRegistrar": "_ehframe",
@@ -121,7 +121,7 @@ _EXPORTS: dict[str, str] = {
     "JIT_NOACTION": "_gdb_jit",
     "JIT_REGISTER_FN": "_gdb_jit",
     "JIT_UNREGISTER_FN": "_gdb_jit",
-    "JitDebugDescriptor": "_gdb_jit",
+    "JitDebugDescriptor": "_records",
     "deregister_debug_object": "_gdb_jit",
     "jit_debug_descriptor": "_gdb_jit",
     "register_debug_object": "_gdb_jit",
@@ -156,7 +156,7 @@ _EXPORTS: dict[str, str] = {
     "ActionPair": "_memory_map",
     "FINALIZE_LIFETIME": "_memory_map",
     "MemoryMap": "_memory_map",
-    "MemoryMapStatistics": "_memory_map",
+    "MemoryMapStatistics": "_records",
     "RunAction": "_memory_map",
     "Segment": "_memory_map",
     "WrapperCall": "_memory_map",

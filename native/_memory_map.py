@@ -49,19 +49,22 @@ and memcpy are fast, but `run_action` may run native code, so requests that carr
 block; the owner decides which thread that happens on.
 """
 
+from __future__ import annotations
+
 import bisect
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from . import _memory
 from ._errors import MemoryMapError
+
+if TYPE_CHECKING:
+    from ._records import MemoryMapStatistics
 
 __all__ = [
     "FINALIZE_LIFETIME",
     "ActionPair",
     "MemoryMap",
-    "MemoryMapStatistics",
     "RunAction",
     "Segment",
     "WrapperCall",
@@ -115,53 +118,52 @@ RunAction = Callable[[int, bytes], str | None]
 """Runs one alloc action `(fn, args)`; returns None on success or the error message."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class MemoryMapStatistics:
-    """A snapshot of a `MemoryMap`'s state."""
-
-    slabs: int
-    """Reservations currently held."""
-    regions: int
-    """Finalized (14) or initialized (22) regions currently held."""
-    reserved_bytes: int
-    """Sum of the reserved sizes."""
-    dealloc_actions: int
-    """Dealloc actions waiting to run."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class _Call:
-    fn: int
-    args: bytes
+    __slots__ = ("args", "fn")
+
+    def __init__(self, fn: int, args: bytes) -> None:
+        self.fn = fn
+        self.args = args
 
 
-@dataclasses.dataclass(slots=True)
 class _Region:
-    start: int
-    end: int
-    segments: tuple[tuple[int, int], ...]
-    executable: tuple[tuple[int, int], ...]
-    readonly: tuple[tuple[int, int], ...]
-    dealloc: list[_Call]
+    __slots__ = ("dealloc", "end", "executable", "readonly", "segments", "start")
+
+    def __init__(
+        self,
+        start: int,
+        end: int,
+        segments: tuple[tuple[int, int], ...],
+        executable: tuple[tuple[int, int], ...],
+        readonly: tuple[tuple[int, int], ...],
+        dealloc: list[_Call],
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.segments = segments
+        self.executable = executable
+        self.readonly = readonly
+        self.dealloc = dealloc
 
 
-@dataclasses.dataclass(slots=True)
 class _Slab:
-    base: int
-    size: int
-    regions: dict[int, _Region] = dataclasses.field(default_factory=dict)  # in creation order
+    __slots__ = ("base", "regions", "size")
+
+    def __init__(self, base: int, size: int) -> None:
+        self.base = base
+        self.size = size
+        self.regions: dict[int, _Region] = {}  # in creation order
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class _Seg:
-    prot: int
-    addr: int
-    size: int
-    content: bytes
+    __slots__ = ("addr", "content", "end", "prot", "size")
 
-    @property
-    def end(self) -> int:
-        return self.addr + self.size
+    def __init__(self, prot: int, addr: int, size: int, content: bytes) -> None:
+        self.prot = prot
+        self.addr = addr
+        self.size = size
+        self.content = content
+        self.end = addr + size
 
 
 class MemoryMap:
@@ -486,6 +488,8 @@ class MemoryMap:
     def statistics(self) -> MemoryMapStatistics:
         """A snapshot of counts and sizes."""
         regions = [region for slab in self._slabs.values() for region in slab.regions.values()]
+        from ._records import MemoryMapStatistics
+
         return MemoryMapStatistics(
             slabs=len(self._slabs),
             regions=len(regions),
