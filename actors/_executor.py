@@ -60,6 +60,7 @@ async def _serve(
     options: ExecutorOptions,
     name: str,
     error_reporter: ErrorReporter | None,
+    on_ready: Callable[[], object] | None = None,
 ) -> int:
     loop = asyncio.get_running_loop()
     ended: asyncio.Future[BaseException | None] = loop.create_future()
@@ -84,6 +85,8 @@ async def _serve(
         )
         payload = protocol.encode_setup(info, protocol.setup_layout_for(options.llvm_major))
         await session.attach(make_access(payload), name=f"{name}.controller")
+        if on_ready is not None:
+            on_ready()
         reason = await ended
     return 0 if reason is None else 1
 
@@ -94,10 +97,12 @@ async def serve_pipes(
     options: ExecutorOptions,
     *,
     error_reporter: ErrorReporter | None = None,
+    on_ready: Callable[[], object] | None = None,
 ) -> int:
     """Serve the controller on two pipe descriptors (``filedescs=R,W``); return the exit status.
 
-    The descriptors are owned (and closed) by the session from now on.
+    The descriptors are owned (and closed) by the session from now on. ``on_ready()`` is
+    called once the link is attached (Setup is on its way), e.g. to end start-up work.
     """
     return await _serve(
         lambda payload: StreamControllerAccess.over_pipes(
@@ -110,6 +115,7 @@ async def serve_pipes(
         options,
         "executor",
         error_reporter,
+        on_ready,
     )
 
 
