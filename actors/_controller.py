@@ -31,11 +31,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import abstractmethod
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, Final, assert_never
 
-import attrs
-
-from ._actor import Actor, ActorRef, Ask, Reply
+from ._actor import Actor, ActorRef, Ask, Message, Reply
 from ._errors import DisconnectedError, RemoteCallError
 from ._wrappers import OutOfBandError, WrapperResult, as_wrapper_result
 
@@ -57,58 +55,70 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class CallController:
+class CallController(Message):
     """Executor -> controller call of handler ``tag`` with ``args``; ``reply`` gets the result.
 
     Sent by the Session. ``reply`` resolves to the result bytes, or fails with
     `DisconnectedError`, or `RemoteCallError` for an out-of-band error from the controller.
     """
 
-    tag: int
-    args: bytes
-    reply: asyncio.Future[bytes]
+    __slots__ = ("args", "reply", "tag")
+
+    def __init__(self, *, tag: int, args: bytes, reply: asyncio.Future[bytes]) -> None:
+        self.tag: Final = tag
+        self.args: Final = args
+        self.reply: Final = reply
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class IncomingCall:
+class IncomingCall(Message):
     """Controller -> executor call of the wrapper at ``address``; ``ref`` identifies the call
     on the link (the frame's sequence number) and comes back in `send_result`."""
 
-    ref: int
-    address: int
-    args: bytes
+    __slots__ = ("address", "args", "ref")
+
+    def __init__(self, *, ref: int, address: int, args: bytes) -> None:
+        self.ref: Final = ref
+        self.address: Final = address
+        self.args: Final = args
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class IncomingResult:
+class IncomingResult(Message):
     """The controller's answer to our call number ``seq_no``."""
 
-    seq_no: int
-    result: WrapperResult
+    __slots__ = ("result", "seq_no")
+
+    def __init__(self, *, seq_no: int, result: WrapperResult) -> None:
+        self.seq_no: Final = seq_no
+        self.result: Final = result
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class WrapperDone:
+class WrapperDone(Message):
     """The wrapper for incoming call ``ref`` finished with ``result``."""
 
-    ref: int
-    result: WrapperResult
+    __slots__ = ("ref", "result")
+
+    def __init__(self, *, ref: int, result: WrapperResult) -> None:
+        self.ref: Final = ref
+        self.result: Final = result
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Disconnect(Ask[None]):
     """Detach from the controller (idempotent). Replies once no call will be received or
     accepted any more; ``reason`` is None for an orderly detach."""
 
-    reason: BaseException | None = None
+    __slots__ = ("reason",)
+
+    def __init__(self, *, reason: BaseException | None = None) -> None:
+        self.reason: Final = reason
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class LinkLost:
+class LinkLost(Message):
     """The link ended by itself; ``reason`` is None for a clean end (EOF at a frame boundary)."""
 
-    reason: BaseException | None = None
+    __slots__ = ("reason",)
+
+    def __init__(self, *, reason: BaseException | None = None) -> None:
+        self.reason: Final = reason
 
 
 ControllerAccessMessage = (

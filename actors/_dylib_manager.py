@@ -15,9 +15,7 @@ Opening a library runs its constructors, so that happens on a worker thread.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, assert_never
-
-import attrs
+from typing import TYPE_CHECKING, Final, assert_never
 
 import native
 
@@ -31,15 +29,16 @@ if TYPE_CHECKING:
 __all__ = ["DylibRequest", "DylibResolver", "LookupSymbols", "OpenLibrary"]
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class OpenLibrary(Ask[int]):
     """Open ``path`` ("" = this process) with ``mode`` (must be 0); reply with a handle."""
 
-    path: str
-    mode: int = 0
+    __slots__ = ("mode", "path")
+
+    def __init__(self, *, path: str, mode: int = 0) -> None:
+        self.path: Final = path
+        self.mode: Final = mode
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class LookupSymbols(Ask["tuple[int | None, ...]"]):
     """Look ``names`` up in the library ``handle``; one address (or None) per name, in order.
 
@@ -47,9 +46,14 @@ class LookupSymbols(Ask["tuple[int | None, ...]"]):
     "Missing definition for NAME" (LLVM's message).
     """
 
-    handle: int
-    names: tuple[str, ...]
-    required: tuple[bool, ...] = ()
+    __slots__ = ("handle", "names", "required")
+
+    def __init__(
+        self, *, handle: int, names: tuple[str, ...], required: tuple[bool, ...] = ()
+    ) -> None:
+        self.handle: Final = handle
+        self.names: Final = names
+        self.required: Final = required
 
 
 DylibRequest = OpenLibrary | LookupSymbols

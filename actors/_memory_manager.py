@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, assert_never
-
-import attrs
+from typing import TYPE_CHECKING, Any, Final, TypeVar, assert_never
 
 import native
 import protocol
@@ -70,63 +68,79 @@ ActionHandler = Callable[[bytes], "str | None"]
 """A Python-implemented alloc action: argument bytes in, None (success) or an error message."""
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Reserve(Ask[int]):
     """Reserve ``size`` bytes of address space (read-write); reply with the base."""
 
-    size: int
+    __slots__ = ("size",)
+
+    def __init__(self, *, size: int) -> None:
+        self.size: Final = size
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Finalize(Ask[None]):
     """LLVM 14: copy and protect segments, run finalize actions (allocation keyed by base)."""
 
-    request: FinalizeRequest
+    __slots__ = ("request",)
+
+    def __init__(self, *, request: FinalizeRequest) -> None:
+        self.request: Final = request
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Deallocate(Ask[None]):
     """LLVM 14: run dealloc actions and unmap each allocation in ``bases``."""
 
-    bases: tuple[int, ...]
+    __slots__ = ("bases",)
+
+    def __init__(self, *, bases: tuple[int, ...]) -> None:
+        self.bases: Final = bases
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Initialize(Ask[int]):
     """LLVM 22: like `Finalize`, recording a region; reply with its start (the init key)."""
 
-    request: FinalizeRequest
+    __slots__ = ("request",)
+
+    def __init__(self, *, request: FinalizeRequest) -> None:
+        self.request: Final = request
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Deinitialize(Ask[None]):
     """LLVM 22: run the dealloc actions of the regions ``keys`` (in reverse order)."""
 
-    keys: tuple[int, ...]
+    __slots__ = ("keys",)
+
+    def __init__(self, *, keys: tuple[int, ...]) -> None:
+        self.keys: Final = keys
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Release(Ask[None]):
     """LLVM 22: release each slab in ``bases`` with whatever regions it still holds."""
 
-    bases: tuple[int, ...]
+    __slots__ = ("bases",)
+
+    def __init__(self, *, bases: tuple[int, ...]) -> None:
+        self.bases: Final = bases
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class RegisterEhFrame(Ask[None]):
     """Register (or deregister) the ``.eh_frame`` section [start, end) with the unwinder."""
 
-    start: int
-    end: int
-    register: bool = True
+    __slots__ = ("end", "register", "start")
+
+    def __init__(self, *, start: int, end: int, register: bool = True) -> None:
+        self.start: Final = start
+        self.end: Final = end
+        self.register: Final = register
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class RegisterDebugObject(Ask[None]):
     """Tell an attached debugger about the debug object at [start, end) (GDB JIT interface)."""
 
-    start: int
-    end: int
+    __slots__ = ("end", "start")
+
+    def __init__(self, *, start: int, end: int) -> None:
+        self.start: Final = start
+        self.end: Final = end
 
 
 MemoryRequest = (

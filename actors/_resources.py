@@ -19,8 +19,6 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Generic, TypeVar
 
-import attrs
-
 from ._actor import Actor, Ask
 
 __all__ = ["DetachResource", "ResourceManager", "ResourceManagerMessage", "ShutdownResource"]
@@ -28,17 +26,19 @@ __all__ = ["DetachResource", "ResourceManager", "ResourceManagerMessage", "Shutd
 M = TypeVar("M")
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class DetachResource(Ask[None]):
     """The controller is gone: no further requests will come (no further allocations or frees).
 
     The manager may drop fine-grained tracking; it must keep whatever JIT'd code may still use.
     """
 
+    __slots__ = ()
 
-@attrs.frozen(kw_only=True, eq=False)
+
 class ShutdownResource(Ask[None]):
     """The Session is shutting down and no JIT'd code runs: release everything."""
+
+    __slots__ = ()
 
 
 ResourceManagerMessage = DetachResource | ShutdownResource
