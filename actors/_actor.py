@@ -110,6 +110,7 @@ class CallbackReply(Generic[R]):
 _Envelope = tuple[Any, "Reply[Any] | None"]
 _get_ident = threading.get_ident
 _CoroutineType = types.CoroutineType
+_INLINE_BURST = 64  # most messages one inline run handles before leaving the rest to the task
 
 
 class _Tail:
@@ -266,14 +267,19 @@ class ActorRef(Generic[M_contra]):
             raise ActorClosedError(f"{self._name} is closed; message {message!r} not delivered")
         if _get_ident() == self._thread_id:
             # The common cases, inlined: tell is the hottest call in the runtime.
-            if self._waiter is not None:
-                if self._sync and not self._inline and not self._queue:
-                    self._handle_inline(message, None)
-                    return
-                self._queue.append((message, None))
-                self._wake()
+            if self._waiter is not None and self._sync:
+                if not self._inline:
+                    if not self._queue:
+                        self._handle_inline(message, None)
+                        return
+                    self._queue.append((message, None))
+                    self._wake()
+                else:
+                    self._queue.append((message, None))  # the inline run takes it next
             else:
                 self._queue.append((message, None))
+                if self._waiter is not None:
+                    self._wake()
         else:
             self._deliver_threadsafe(message, None)
 
@@ -374,34 +380,56 @@ class ActorRef(Generic[M_contra]):
             elif not reply.done():
                 self._settle_error(reply, error)
             return
-        if self._waiter is not None and self._sync and not self._inline and not self._queue:
-            self._handle_inline(message, reply)
-            return
+        if self._waiter is not None and self._sync:
+            if not self._inline:
+                if not self._queue:
+                    self._handle_inline(message, reply)
+                    return
+            else:
+                self._queue.append((message, reply))  # the inline run takes it next
+                return
         self._queue.append((message, reply))
         self._wake()
 
     def _handle_inline(self, message: object, reply: Reply[Any] | None) -> None:
-        """Handle ``message`` now, on the caller's stack (the actor is idle; module doc)."""
+        """Handle ``message`` now, on the caller's stack (the actor is idle; module doc).
+
+        Mail sent to the actor while it handles inline (by itself, or by actors it called) is
+        queued without waking the task and handled right after, here, in order: what the task
+        would do next. A tail, or more than `_INLINE_BURST` such messages, hands the rest to
+        the task, so that a self-feeding actor cannot hold the loop.
+        """
         self._inline = True
+        queue = self._queue
+        handled = 0
         try:
-            result = self._actor.handle(message)  # type: ignore[arg-type]  # M is erased here
-        except asyncio.CancelledError:
-            self._fail_one(message, reply, RuntimeError(f"{message!r} was cancelled"))
-        except Exception as exc:
-            self._fail_one(message, reply, exc)
-        else:
-            if type(result) is _CoroutineType:
-                # The asynchronous tail: the task awaits it before anything queued meanwhile.
-                self._queue.appendleft((_Tail(result, message), reply))
-                self._wake()
-                return
-            if reply is not None and not reply.done():
+            while True:
                 try:
-                    reply.set_result(result)
-                except Exception as exc:  # a CallbackReply's callback failed
-                    self._report(exc)
+                    result = self._actor.handle(message)  # type: ignore[arg-type]  # M erased
+                except asyncio.CancelledError:
+                    self._fail_one(message, reply, RuntimeError(f"{message!r} was cancelled"))
+                except Exception as exc:
+                    self._fail_one(message, reply, exc)
+                else:
+                    if type(result) is _CoroutineType:
+                        # The asynchronous tail: the task awaits it before anything queued.
+                        queue.appendleft((_Tail(result, message), reply))
+                        return
+                    if reply is not None and not reply.done():
+                        try:
+                            reply.set_result(result)
+                        except Exception as exc:  # a CallbackReply's callback failed
+                            self._report(exc)
+                handled += 1
+                if not queue or self._closed or handled == _INLINE_BURST:
+                    break
+                message, reply = queue.popleft()
         finally:
             self._inline = False
+            if queue:
+                self._wake()  # a tail, or the rest of a long burst: the task takes it
+        if queue:
+            return
         if self._has_on_idle and not self._idle_scheduled:
             self._idle_scheduled = True
             self._loop.call_soon(self._idle_after_inline)

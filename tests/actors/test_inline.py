@@ -16,7 +16,7 @@ import attrs
 import pytest
 
 from actors import Actor, ActorRef, Ask, open_session
-from tests.fakes import ErrorSink
+from tests.fakes import ErrorSink, wait_until
 
 
 @attrs.frozen
@@ -150,9 +150,9 @@ async def test_inline_tail_runs_before_later_messages() -> None:
 
 
 @pytest.mark.asyncio
-async def test_inline_send_to_self_is_queued_behind_the_current_message() -> None:
-    """A handler telling its own actor does not recurse: the message is queued and handled
-    by the task after the current one, and nested sends to another idle actor go inline."""
+async def test_inline_send_to_self_is_handled_after_the_current_message() -> None:
+    """A handler telling its own actor does not recurse: the message waits until the current
+    one is done, then the same inline run takes it; sends to another idle actor go inline."""
     async with open_session() as session:
         first, second = Recorder(), Recorder()
         one = session.spawn(first)
@@ -164,10 +164,37 @@ async def test_inline_send_to_self_is_queued_behind_the_current_message() -> Non
         one.tell(Relay(target=two, value=1))  # nested: two is idle, handles inline
         assert first.log == [("relayed", 1)]
         assert second.log == [1]
-        one.tell(Relay(target=one, value=2))  # to itself: queued, not recursive
-        assert first.log == [("relayed", 1), ("relayed", 2)]
+        one.tell(Relay(target=one, value=2))  # to itself: after the Relay, not inside it
+        assert first.log == [("relayed", 1), ("relayed", 2), 2]
         assert await one.ask(Echo(3), timeout=5) == 3
         assert first.log == [("relayed", 1), ("relayed", 2), 2, ("echo", 3)]
+
+
+class Chain(Actor[int]):
+    """Tells itself n - 1 until 0: an actor that keeps feeding itself."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def handle(self, message: int) -> object:
+        self.seen.append(message)
+        if message:
+            self.ref.tell(message - 1)
+        return None
+
+
+@pytest.mark.asyncio
+async def test_inline_self_feeding_actor_yields_to_the_loop() -> None:
+    """An inline run handles a bounded burst; the task takes the rest, in order."""
+    async with open_session() as session:
+        chain = Chain()
+        ref = session.spawn(chain)
+        await asyncio.sleep(0)  # the task waits for mail
+        await asyncio.sleep(0)
+        ref.tell(199)
+        assert 0 < len(chain.seen) < 200  # returned before the whole chain ran
+        await wait_until(lambda: len(chain.seen) == 200)
+        assert chain.seen == list(range(199, -1, -1))
 
 
 @pytest.mark.asyncio
