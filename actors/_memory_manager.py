@@ -63,6 +63,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_EXEC: Final = int(protocol.MemProt.EXEC)  # a plain int: IntFlag's & costs microseconds
 
 ActionHandler = Callable[[bytes], "str | None"]
 """A Python-implemented alloc action: argument bytes in, None (success) or an error message."""
@@ -232,10 +233,15 @@ class MemoryManager(ResourceManager[MemoryRequest]):
         operation: Callable[[Sequence[SegmentFinalizeRequest], Sequence[AllocActionCallPair]], _T],
         request: FinalizeRequest,
     ) -> _T | Coroutine[Any, Any, _T]:
-        if any(self._is_native(pair) for pair in request.actions):
+        actions = request.actions
+        if not actions:  # the common case: nothing runs, nothing may target the new code
+            result = operation(request.segments, actions)
+            self._announce()
+            return result
+        if any(self._is_native(pair) for pair in actions):
             return self._finalize_on_thread(operation, request)
         with self._code_of(request):
-            result = operation(request.segments, request.actions)
+            result = operation(request.segments, actions)
         self._announce()
         return result
 
@@ -274,7 +280,7 @@ class MemoryManager(ResourceManager[MemoryRequest]):
         self._request_code = tuple(
             (segment.addr, segment.addr + segment.size)
             for segment in request.segments
-            if segment.prot & protocol.MemProt.EXEC
+            if segment.prot & _EXEC
         )
         try:
             yield
