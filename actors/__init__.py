@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from ._errors import NoControllerError as NoControllerError
     from ._errors import RemoteCallError as RemoteCallError
     from ._errors import SessionShutdownError as SessionShutdownError
+    from ._executor import ExecutorSession as ExecutorSession
+    from ._executor import open_executor_session as open_executor_session
     from ._inprocess import InProcessControllerAccess as InProcessControllerAccess
     from ._resources import DetachResource as DetachResource
     from ._resources import ResourceManager as ResourceManager
@@ -86,6 +88,8 @@ _EXPORTS: dict[str, str] = {
     "NoControllerError": "_errors",
     "RemoteCallError": "_errors",
     "SessionShutdownError": "_errors",
+    "ExecutorSession": "_executor",
+    "open_executor_session": "_executor",
     "InProcessControllerAccess": "_inprocess",
     "DetachResource": "_resources",
     "ResourceManager": "_resources",

@@ -6,6 +6,10 @@ connections, each with its own, independent Session in this process. Each return
 status: 0 when the controller ended the session cleanly (EOF at a frame boundary, or Hangup),
 1 when the link failed (a protocol error, I/O error, EOF inside a frame); the reason goes to
 the error reporter.
+
+`open_executor_session` is the same executor without a link: a Session in this process with
+the bootstrap services of one LLVM generation, for a controller in this process (the
+in-process EPC of ``actors.orc``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import attrs
 
@@ -22,13 +26,21 @@ import native
 import protocol
 
 from ._actor import ErrorReporter
-from ._bootstrap import BootstrapOptions, install_bootstrap
+from ._bootstrap import SUPPORTED_LLVM_VERSIONS, BootstrapOptions, install_bootstrap
 from ._dispatcher import ThreadPoolDispatcher
 from ._native_wrappers import native_sync_wrapper
-from ._session import open_session
+from ._session import Session, open_session
 from ._stream import StreamControllerAccess
 
-__all__ = ["ExecutorOptions", "process_triple", "serve_listener", "serve_pipes", "serve_socket"]
+__all__ = [
+    "ExecutorOptions",
+    "ExecutorSession",
+    "open_executor_session",
+    "process_triple",
+    "serve_listener",
+    "serve_pipes",
+    "serve_socket",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -55,6 +67,70 @@ def process_triple() -> str:
     return f"{machine}-{vendor}-linux-gnu"
 
 
+async def _install_services(
+    session: Session, llvm_major: int, guarded: bool
+) -> protocol.ExecutorInfo:
+    """Install the executor's services of ``llvm_major`` into ``session``; what Setup says."""
+    services = await install_bootstrap(
+        session, BootstrapOptions(llvm_major=llvm_major, guarded=guarded)
+    )
+    await session.configure_native_calls(native_sync_wrapper, guarded=guarded)
+    return protocol.ExecutorInfo(
+        triple=process_triple(),
+        page_size=native.page_size(),
+        bootstrap_symbols=services.symbols,
+    )
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class ExecutorSession:
+    """What `open_executor_session` yields: the Session and what its Setup would say.
+
+    Attributes:
+        session: the executor Session (attach a controller access to it to receive its
+            calls to the controller).
+        info: triple, page size and the bootstrap symbols (name -> executor address of each
+            bootstrap wrapper; call them with ``session.call_wrapper``).
+    """
+
+    session: Session
+    info: protocol.ExecutorInfo
+
+
+@contextlib.asynccontextmanager
+async def open_executor_session(
+    llvm_major: int,
+    *,
+    name: str = "executor",
+    guarded: bool = True,
+    error_reporter: ErrorReporter | None = None,
+) -> AsyncIterator[ExecutorSession]:
+    """An executor Session in this process with the bootstrap services of LLVM ``llvm_major``.
+
+    The same services `serve_pipes` offers a controller (memory and dylib managers, memory
+    access, run-as-main/void/int, the native dispatch entry for JIT'd code), without a link:
+    a controller in this process calls the wrappers by address (``session.call_wrapper``) and
+    attaches its own ``ControllerAccess`` for the calls JIT'd code makes to it. The Session
+    shuts down when the block ends (memory it handed out is released then). Called from a
+    coroutine on the loop the Session will run on.
+
+    Args:
+        llvm_major: the bootstrap generation, 14 or 22.
+        name: the Session's name (logs, errors).
+        guarded: refuse native calls outside memory this Session initialized and symbols it
+            resolved (see `ExecutorOptions`).
+        error_reporter: receives errors that have no caller (default: logging).
+
+    Raises:
+        ValueError: ``llvm_major`` is not 14 or 22.
+    """
+    if llvm_major not in SUPPORTED_LLVM_VERSIONS:  # before a Session exists: a plain error
+        raise ValueError(f"LLVM {llvm_major} is not supported (orcrt serves LLVM 14 and 22)")
+    async with open_session(name=name, error_reporter=error_reporter) as session:
+        info = await _install_services(session, llvm_major, guarded)
+        yield ExecutorSession(session=session, info=info)
+
+
 async def _serve(
     make_access: Callable[[bytes], StreamControllerAccess],
     options: ExecutorOptions,
@@ -74,15 +150,7 @@ async def _serve(
         name=name, error_reporter=error_reporter, blocking_dispatcher=blocking
     ) as session:
         session.add_on_detach(on_detach)
-        services = await install_bootstrap(
-            session, BootstrapOptions(llvm_major=options.llvm_major, guarded=options.guarded)
-        )
-        await session.configure_native_calls(native_sync_wrapper, guarded=options.guarded)
-        info = protocol.ExecutorInfo(
-            triple=process_triple(),
-            page_size=native.page_size(),
-            bootstrap_symbols=services.symbols,
-        )
+        info = await _install_services(session, options.llvm_major, options.guarded)
         payload = protocol.encode_setup(info, protocol.setup_layout_for(options.llvm_major))
         await session.attach(make_access(payload), name=f"{name}.controller")
         if on_ready is not None:

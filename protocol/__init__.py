@@ -112,6 +112,7 @@ if TYPE_CHECKING:
     from ._setup import ExecutorInfo as ExecutorInfo
     from ._setup import SetupLayout as SetupLayout
     from ._setup import decode_setup as decode_setup
+    from ._setup import detect_setup_layout as detect_setup_layout
     from ._setup import encode_setup as encode_setup
     from ._setup import setup_layout_for as setup_layout_for
     from ._signature import WrapperSignature as WrapperSignature
@@ -239,6 +240,7 @@ _EXPORTS: dict[str, str] = {
     "ExecutorInfo": "_setup",
     "SetupLayout": "_setup",
     "decode_setup": "_setup",
+    "detect_setup_layout": "_setup",
     "encode_setup": "_setup",
     "setup_layout_for": "_setup",
     "WrapperSignature": "_signature",

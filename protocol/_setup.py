@@ -13,6 +13,9 @@ WITH_MAP (LLVM 15 and later, e.g. 22):
 ```
 
 The two are not compatible, and the executor speaks first, so it must be told which one to use.
+A controller that was not told can tell them apart by the payload itself
+(`detect_setup_layout`): SPS is self-delimiting and decoding checks for trailing bytes, so a
+real executor's Setup decodes in exactly one of the layouts.
 Names are UTF-8 (surrogateescape); a name that appears twice in the map or the symbols is a
 `DecodeError` (LLVM decodes both into a StringMap and rejects duplicates).
 """
@@ -26,13 +29,14 @@ from typing import Final
 
 import attrs
 
-from ._errors import EncodeError
+from ._errors import DecodeError, EncodeError
 from ._sps import Addr, Buffer, BytesLike, Map, String, Tuple, UInt64
 
 __all__ = [
     "ExecutorInfo",
     "SetupLayout",
     "decode_setup",
+    "detect_setup_layout",
     "encode_setup",
     "setup_layout_for",
 ]
@@ -147,4 +151,39 @@ def decode_setup(payload: BytesLike, layout: SetupLayout) -> ExecutorInfo:
     triple, page_size, values, symbols = _WITH_MAP.decode(payload)
     return ExecutorInfo(
         triple=triple, page_size=page_size, bootstrap_map=values, bootstrap_symbols=symbols
+    )
+
+
+def detect_setup_layout(payload: BytesLike) -> SetupLayout:
+    """Tell which layout a Setup payload (without the frame header) was encoded in.
+
+    Called once per session by a controller that does not know its executor's LLVM major: the
+    payload is decoded in both layouts and must fit exactly one. A real executor's Setup always
+    does (14's symbol addresses, read as 22's value lengths, overrun the payload; 22's map count
+    followed by a symbol table leaves trailing bytes for 14's layout). Pure; any thread.
+
+    Raises:
+        DecodeError: the payload fits neither layout (the message gives both reasons), or fits
+            both (a contrived payload whose meaning cannot be told; offset 0).
+    """
+    errors: dict[SetupLayout, DecodeError] = {}
+    for layout in SetupLayout:
+        try:
+            decode_setup(payload, layout)
+        except DecodeError as exc:
+            errors[layout] = exc
+    fits = [layout for layout in SetupLayout if layout not in errors]
+    if len(fits) == 1:
+        return fits[0]
+    if fits:
+        raise DecodeError(
+            "the Setup payload decodes in both layouts (with and without a bootstrap map); "
+            "give the LLVM major version to choose one",
+            offset=0,
+        )
+    without, with_map = errors[SetupLayout.WITHOUT_MAP], errors[SetupLayout.WITH_MAP]
+    raise DecodeError(
+        "the Setup payload fits neither layout: LLVM 14's (without a bootstrap map): "
+        f"{without}; LLVM 15+'s (with one): {with_map.what}",
+        offset=with_map.offset,
     )

@@ -11,6 +11,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("test_"))
 PYTEST_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("test_*.py"))
+LLVM14_EXECUTOR = Path("/usr/lib/llvm-14/bin/llvm-jitlink-executor")
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -20,6 +21,8 @@ def test_examples_script_runs(script: str) -> None:
         Path(f"/usr/lib/llvm-{v}/bin/llvm-jitlink").exists() for v in (14, 22)
     ):
         pytest.skip("needs LLVM 14 or 22 in /usr/lib/llvm-NN (apt-get install llvm-14)")
+    if script == "epc_run_bytes.py" and not LLVM14_EXECUTOR.exists():
+        pytest.skip(f"needs LLVM 14's executor, {LLVM14_EXECUTOR} (apt-get install llvm-14)")
     done = subprocess.run(
         [sys.executable, str(EXAMPLES / script)],
         capture_output=True,
@@ -47,5 +50,10 @@ def test_examples_user_tests_pass(example: str) -> None:
 
 def test_examples_exist() -> None:
     """The examples the issues name are present."""
-    assert {"session_script.py", "embedded_tcp_server.py", "jitlink_hello.py"} <= set(SCRIPTS)
+    assert {
+        "session_script.py",
+        "embedded_tcp_server.py",
+        "jitlink_hello.py",
+        "epc_run_bytes.py",
+    } <= set(SCRIPTS)
     assert "test_user_code.py" in PYTEST_EXAMPLES

@@ -10,13 +10,14 @@ import pytest
 ACTORS_API = {
     "Actor", "ActorClosedError", "ActorCrashedError", "ActorError", "ActorRef",
     "Ask", "CallController", "ControllerAccess", "DetachResource",
-    "Disconnect", "DisconnectedError", "Dispatch", "ErrorReporter", "ExecutionScope",
+    "Disconnect", "DisconnectedError", "Dispatch", "ErrorReporter", "ExecutionScope", "ExecutorSession",
     "ExecutionScopeGuard", "InLoopDispatcher", "InProcessControllerAccess", "IncomingCall",
     "IncomingResult", "LinkLost", "ManualDispatcher", "NativeWrapperFactory", "NoControllerError", "OutOfBandError",
     "PendingCount", "RemoteCallError", "ResourceManager", "ReturnFn", "RunNext",
     "RunUntilEmpty", "ScopeState", "Session", "SessionShutdownError", "SessionStatistics",
     "ShutdownDispatcher", "ShutdownResource", "Task", "TaskDispatcher", "ThreadPoolDispatcher",
-    "WrapperEntry", "WrapperFunction", "WrapperResult", "open_session", "python_wrapper", "run",
+    "WrapperEntry", "WrapperFunction", "WrapperResult", "open_executor_session", "open_session",
+    "python_wrapper", "run",
 }  # fmt: skip
 
 TESTING_API = {
@@ -27,12 +28,50 @@ TESTING_API = {
 
 ORC_API = {
     "BlockingPortal",
+    # ORC core (issue #8)
+    "DefinitionGenerator", "DuplicateDefinitionError", "ExecutionSession",
+    "ExecutionSessionBlocking", "ExecutorSymbolDef", "FailedToMaterializeError", "JITDylib",
+    "JITDylibBlocking", "JITDylibDefunctError", "JITDylibLookupFlags", "JITSymbolFlags",
+    "LookupKind", "LookupState", "MaterializationResponsibility",
+    "MaterializationResponsibilityBlocking", "MaterializationUnit", "MaterializeOn",
+    "MissingSymbolDefinitionsError", "Name", "OrcError", "ReexportsGenerator", "ResourceManager",
+    "ResourceTracker", "ResourceTrackerBlocking", "ResourceTrackerDefunctError", "SearchOrderItem",
+    "SymbolAliasMapEntry", "SymbolDependenceGroup", "SymbolLookupFlags", "SymbolLookupSet",
+    "SymbolState", "SymbolStringPool", "SymbolsCouldNotBeRemovedError", "SymbolsNotFoundError",
+    "UnexpectedSymbolDefinitionsError", "UnsatisfiedSymbolDependenciesError", "absolute_symbols",
+    "open_execution_session", "reexports", "symbol_aliases",
+    # ExecutorProcessControl (issue #9)
+    "CallSignature", "EPCDylibManager", "EPCMemoryAccess", "EPCMemoryManager", "EPCOpener",
+    "ExecutorCallError", "ExecutorExit", "ExecutorProcess", "ExecutorProcessControl", "Handler",
+    "InProcessEPC", "JITDispatchInfo", "MissingBootstrapSymbolError", "Segment",
+    "SimpleRemoteEPC", "UnansweredCall", "connect_executor", "open_inprocess_executor",
+    "spawn_executor", "sps_handler",
+}  # fmt: skip
+
+# The JIT linker's pure core (issue #10): PLAN.md contract 3.
+JITLINK_API = {
+    "AllocationRequest", "Block", "COMMON_SECTION", "DEFAULT_PAGE_SIZE", "DefinedSymbol",
+    "EH_FRAME_SECTION", "Edge", "EdgeKind", "FixupOverflowError", "GOT_SECTION", "GOT_SYMBOL",
+    "GraphLinker", "InitSection", "JITLinkError", "LayoutError", "Lifetime", "LinkGraph",
+    "LinkPhase", "LinkResult", "Linkage", "MAX_ALLOCATION_SIZE", "MAX_SECTION_SIZE", "MemProt",
+    "ObjectFormatError", "ObjectInterface", "Pass", "PassConfiguration", "STUBS_SECTION",
+    "Scope", "Section", "Segment", "SegmentRequest", "Symbol", "SymbolFlags", "SymbolKind",
+    "TLSINFO_SECTION", "UnresolvedSymbolsError", "apply_fixups", "build_tables",
+    "default_passes", "define_section_bounds", "dump_graph", "fixup_value",
+    "is_initializer_section", "keep_bounded_sections_alive", "keep_initializers_alive", "link",
+    "mark_live", "object_interface", "optimize_got_and_stubs", "prune", "read_object",
+    "relocation_name", "split_eh_frame", "DependenceGroup", "dependence_groups",
 }  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("package", "expected"),
-    [("actors", ACTORS_API), ("actors.testing", TESTING_API), ("actors.orc", ORC_API)],
+    [
+        ("actors", ACTORS_API),
+        ("actors.testing", TESTING_API),
+        ("actors.orc", ORC_API),
+        ("actors.orc.jitlink", JITLINK_API),
+    ],
 )
 def test_public_api_is_pinned(package: str, expected: set[str]) -> None:
     """__all__ lists exactly the agreed names."""
@@ -40,7 +79,8 @@ def test_public_api_is_pinned(package: str, expected: set[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ["actors", "actors.testing", "actors.orc", "protocol", "native"]
+    "package",
+    ["actors", "actors.testing", "actors.orc", "actors.orc.jitlink", "protocol", "native"],
 )
 def test_public_api_names_resolve_and_are_documented(package: str) -> None:
     """Every public name resolves, and every public class or function has a docstring."""

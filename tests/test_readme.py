@@ -30,3 +30,10 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     _, tests = _opening_commands()
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert tests in ci_lines
+
+
+def test_readme_shows_the_orc_core_example_verbatim() -> None:
+    """The controller section's example is examples/orc_core.py (minus its docstring)."""
+    example = (ROOT / "examples" / "orc_core.py").read_text()
+    code = example[example.index("from __future__ import annotations") :]
+    assert f"```python\n{code}```" in (ROOT / "README.md").read_text()

@@ -16,6 +16,9 @@ Theory of operation
   the unit reports progress through its `MaterializationResponsibility`, whose calls are
   messages back to the session. A slow materializer therefore never stalls lookups of other
   symbols, and a failure is a value delivered to exactly the queries that needed it.
+- Definition generators run outside the lock, in the looking-up task, one lookup at a time
+  per generator; the dependency graph makes a symbol Ready once everything it depends on is
+  emitted, cycles included, in time linear in the graph's size.
 - Layers (object linking, IR compilation, lazy reexports) make units; an
   ``ExecutorProcessControl`` (EPC) reaches the process where code runs (LLVM's or orcrt's
   executor over pipes or TCP, or this process).
@@ -23,8 +26,8 @@ Theory of operation
   fixups): bytes in, bytes out, no asyncio and no ctypes, tested with golden bytes.
 
 Everything here runs on the caller's event loop (never a private one). Scripts without a loop
-use `BlockingPortal`, which hosts one on a thread of its own. Names load on first use, so
-``import actors.orc`` costs nothing until a name is used.
+use `BlockingPortal`, which hosts one on a thread of its own, and the ``.blocking`` facades.
+Names load on first use, so ``import actors.orc`` costs nothing until a name is used.
 """
 
 from __future__ import annotations
@@ -34,10 +37,132 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._blocking import BlockingPortal as BlockingPortal
+    from ._epc import CallSignature as CallSignature
+    from ._epc import ExecutorProcessControl as ExecutorProcessControl
+    from ._epc import JITDispatchInfo as JITDispatchInfo
+    from ._epc_connect import EPCOpener as EPCOpener
+    from ._epc_connect import connect_executor as connect_executor
+    from ._epc_connect import spawn_executor as spawn_executor
+    from ._epc_dylibs import EPCDylibManager as EPCDylibManager
+    from ._epc_errors import ExecutorCallError as ExecutorCallError
+    from ._epc_errors import MissingBootstrapSymbolError as MissingBootstrapSymbolError
+    from ._epc_handlers import Handler as Handler
+    from ._epc_handlers import UnansweredCall as UnansweredCall
+    from ._epc_handlers import sps_handler as sps_handler
+    from ._epc_inprocess import InProcessEPC as InProcessEPC
+    from ._epc_inprocess import open_inprocess_executor as open_inprocess_executor
+    from ._epc_memory import EPCMemoryAccess as EPCMemoryAccess
+    from ._epc_memory import EPCMemoryManager as EPCMemoryManager
+    from ._epc_memory import Segment as Segment
+    from ._epc_process import ExecutorExit as ExecutorExit
+    from ._epc_process import ExecutorProcess as ExecutorProcess
+    from ._epc_wire import SimpleRemoteEPC as SimpleRemoteEPC
+    from ._errors import DuplicateDefinitionError as DuplicateDefinitionError
+    from ._errors import FailedToMaterializeError as FailedToMaterializeError
+    from ._errors import JITDylibDefunctError as JITDylibDefunctError
+    from ._errors import MissingSymbolDefinitionsError as MissingSymbolDefinitionsError
+    from ._errors import OrcError as OrcError
+    from ._errors import ResourceTrackerDefunctError as ResourceTrackerDefunctError
+    from ._errors import SymbolsCouldNotBeRemovedError as SymbolsCouldNotBeRemovedError
+    from ._errors import SymbolsNotFoundError as SymbolsNotFoundError
+    from ._errors import UnexpectedSymbolDefinitionsError as UnexpectedSymbolDefinitionsError
+    from ._errors import UnsatisfiedSymbolDependenciesError as UnsatisfiedSymbolDependenciesError
+    from ._flags import ExecutorSymbolDef as ExecutorSymbolDef
+    from ._flags import JITDylibLookupFlags as JITDylibLookupFlags
+    from ._flags import JITSymbolFlags as JITSymbolFlags
+    from ._flags import LookupKind as LookupKind
+    from ._flags import SymbolAliasMapEntry as SymbolAliasMapEntry
+    from ._flags import SymbolDependenceGroup as SymbolDependenceGroup
+    from ._flags import SymbolLookupFlags as SymbolLookupFlags
+    from ._flags import SymbolLookupSet as SymbolLookupSet
+    from ._flags import SymbolState as SymbolState
+    from ._generators import DefinitionGenerator as DefinitionGenerator
+    from ._generators import LookupState as LookupState
+    from ._generators import ReexportsGenerator as ReexportsGenerator
+    from ._jitdylib import JITDylib as JITDylib
+    from ._jitdylib import JITDylibBlocking as JITDylibBlocking
+    from ._materialization import MaterializationResponsibility as MaterializationResponsibility
+    from ._materialization import (
+        MaterializationResponsibilityBlocking as MaterializationResponsibilityBlocking,
+    )
+    from ._materialization import MaterializationUnit as MaterializationUnit
+    from ._names import Name as Name
+    from ._names import SymbolStringPool as SymbolStringPool
+    from ._session import ExecutionSession as ExecutionSession
+    from ._session import MaterializeOn as MaterializeOn
+    from ._session import SearchOrderItem as SearchOrderItem
+    from ._session import open_execution_session as open_execution_session
+    from ._session_blocking import ExecutionSessionBlocking as ExecutionSessionBlocking
+    from ._tracker import ResourceManager as ResourceManager
+    from ._tracker import ResourceTracker as ResourceTracker
+    from ._tracker import ResourceTrackerBlocking as ResourceTrackerBlocking
+    from ._units import absolute_symbols as absolute_symbols
+    from ._units import reexports as reexports
+    from ._units import symbol_aliases as symbol_aliases
 
 # Public name -> the private module that defines it.
 _EXPORTS: dict[str, str] = {
     "BlockingPortal": "_blocking",
+    "DuplicateDefinitionError": "_errors",
+    "FailedToMaterializeError": "_errors",
+    "JITDylibDefunctError": "_errors",
+    "MissingSymbolDefinitionsError": "_errors",
+    "OrcError": "_errors",
+    "ResourceTrackerDefunctError": "_errors",
+    "SymbolsCouldNotBeRemovedError": "_errors",
+    "SymbolsNotFoundError": "_errors",
+    "UnexpectedSymbolDefinitionsError": "_errors",
+    "UnsatisfiedSymbolDependenciesError": "_errors",
+    "ExecutorSymbolDef": "_flags",
+    "JITDylibLookupFlags": "_flags",
+    "JITSymbolFlags": "_flags",
+    "LookupKind": "_flags",
+    "SymbolAliasMapEntry": "_flags",
+    "SymbolDependenceGroup": "_flags",
+    "SymbolLookupFlags": "_flags",
+    "SymbolLookupSet": "_flags",
+    "SymbolState": "_flags",
+    "DefinitionGenerator": "_generators",
+    "LookupState": "_generators",
+    "ReexportsGenerator": "_generators",
+    "JITDylib": "_jitdylib",
+    "JITDylibBlocking": "_jitdylib",
+    "MaterializationResponsibility": "_materialization",
+    "MaterializationResponsibilityBlocking": "_materialization",
+    "MaterializationUnit": "_materialization",
+    "Name": "_names",
+    "SymbolStringPool": "_names",
+    "ExecutionSession": "_session",
+    "ExecutionSessionBlocking": "_session_blocking",
+    "MaterializeOn": "_session",
+    "SearchOrderItem": "_session",
+    "open_execution_session": "_session",
+    "ResourceManager": "_tracker",
+    "ResourceTracker": "_tracker",
+    "ResourceTrackerBlocking": "_tracker",
+    "absolute_symbols": "_units",
+    "reexports": "_units",
+    "symbol_aliases": "_units",
+    "CallSignature": "_epc",
+    "ExecutorProcessControl": "_epc",
+    "JITDispatchInfo": "_epc",
+    "EPCOpener": "_epc_connect",
+    "connect_executor": "_epc_connect",
+    "spawn_executor": "_epc_connect",
+    "EPCDylibManager": "_epc_dylibs",
+    "ExecutorCallError": "_epc_errors",
+    "MissingBootstrapSymbolError": "_epc_errors",
+    "Handler": "_epc_handlers",
+    "UnansweredCall": "_epc_handlers",
+    "sps_handler": "_epc_handlers",
+    "InProcessEPC": "_epc_inprocess",
+    "open_inprocess_executor": "_epc_inprocess",
+    "EPCMemoryAccess": "_epc_memory",
+    "EPCMemoryManager": "_epc_memory",
+    "Segment": "_epc_memory",
+    "ExecutorExit": "_epc_process",
+    "ExecutorProcess": "_epc_process",
+    "SimpleRemoteEPC": "_epc_wire",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -28,6 +28,7 @@ from protocol import (
     SetupLayout,
     WrapperSignature,
     decode_setup,
+    detect_setup_layout,
     encode_frame,
     encode_setup,
     setup_layout_for,
@@ -137,6 +138,7 @@ def test_golden_setup_matches_trace(llvm: int) -> None:
     (frame,) = FrameDecoder().feed_frames(golden.header + golden.payload)
     layout = setup_layout_for(llvm)
     info = decode_setup(frame.payload, layout)
+    assert detect_setup_layout(frame.payload) is layout
     assert info.triple == "x86_64-pc-linux-gnu"
     assert info.page_size == 4096
     assert dict(info.bootstrap_map) == {}

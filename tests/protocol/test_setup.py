@@ -15,6 +15,7 @@ from protocol import (
     ExecutorInfo,
     SetupLayout,
     decode_setup,
+    detect_setup_layout,
     encode_setup,
     setup_layout_for,
 )
@@ -161,3 +162,44 @@ def test_setup_decode_fuzz_only_protocol_errors(wire: bytes, layout: SetupLayout
     """Random payloads give an info or a DecodeError with an offset inside the input."""
     error = decode_error_of(partial(decode_setup, wire, layout))
     assert error is None or 0 <= error.offset <= len(wire)
+
+
+@pytest.mark.parametrize(
+    ("layout", "wire"), [(SetupLayout.WITHOUT_MAP, WIRE_14), (SetupLayout.WITH_MAP, WIRE_22)]
+)
+def test_setup_detect_layout_of_each_golden(layout: SetupLayout, wire: bytes) -> None:
+    """The payload itself tells the layout: each golden fits exactly its own."""
+    assert detect_setup_layout(wire) is layout
+    assert detect_setup_layout(memoryview(wire)) is layout
+
+
+def test_setup_detect_layout_of_garbage_names_both_reasons() -> None:
+    """A payload that fits neither layout is a DecodeError naming both attempts."""
+    with pytest.raises(DecodeError, match=r"neither layout: LLVM 14's.*LLVM 15\+'s"):
+        detect_setup_layout(WIRE_22 + b"\x01")
+
+
+def test_setup_detect_layout_refuses_to_guess_an_ambiguous_payload() -> None:
+    """A contrived payload that decodes both ways is refused rather than guessed."""
+    # 14: symbols {"a": 8, "\\0" * 16: 0}; 22: map {"a": <8 bytes>, "": b""} and no symbols.
+    wire = _s("t") + U64.pack(1) + U64.pack(2) + _s("a") + U64.pack(8)
+    wire += U64.pack(16) + bytes(16) + U64.pack(0)
+    assert decode_setup(wire, SetupLayout.WITHOUT_MAP).bootstrap_symbols["a"] == 8
+    assert decode_setup(wire, SetupLayout.WITH_MAP).bootstrap_symbols == {}
+    with pytest.raises(DecodeError, match="both layouts"):
+        detect_setup_layout(wire)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    triple=st.text(max_size=30),
+    symbols=st.dictionaries(_NAMES, st.integers(1 << 32, 2**64 - 1), max_size=6),
+    layout=st.sampled_from(list(SetupLayout)),
+)
+def test_setup_detect_layout_with_real_addresses(
+    triple: str, symbols: dict[str, int], layout: SetupLayout
+) -> None:
+    """With addresses as executors send them (far above any payload size), detection always
+    gives the layout the payload was encoded in."""
+    info = ExecutorInfo(triple=triple, page_size=4096, bootstrap_symbols=symbols)
+    assert detect_setup_layout(encode_setup(info, layout)) is layout

@@ -1,0 +1,102 @@
+"""The dynamic-library client of an EPC (LLVM's ``EPCGenericDylibManager``).
+
+| call   | LLVM 14                                                   | LLVM 22                                               |
+|--------|-----------------------------------------------------------|-------------------------------------------------------|
+| open   | ``open(Inst, path, mode) -> Expected<u64 handle>``        | the same, the handle is an opaque address             |
+| lookup | ``lookup(Inst, handle, [(name, required)]) -> [addr]``    | ``resolve(handle, [(name, required)]) -> [Optional<(addr, flags)>]`` |
+
+An empty path opens the executor process itself (its global symbols). Names go out exactly as
+given (no mangling). A symbol not found comes back as None (14 sends address 0, 22 ``None`` or
+address 0); a *required* one that is missing is an error (LLVM 14's executor and orcrt's answer
+``Missing definition for <name>``; LLVM 22's answers None, and the EPC raises the same error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import protocol
+from protocol import ExecutorSymbolDef, SymbolLookup
+
+from ._epc_errors import ExecutorCallError
+
+if TYPE_CHECKING:
+    from ._epc import ExecutorProcessControl
+
+__all__ = ["EPCDylibManager"]
+
+
+class EPCDylibManager:
+    """Client of the executor's dylib manager (see the module table). Made by
+    `ExecutorProcessControl.dylibs`; same loop and lifetime as its EPC.
+
+    Errors: an error value from the executor raises `ExecutorCallError` with its message;
+    transport problems raise as `ExecutorProcessControl.call_wrapper` does.
+    """
+
+    def __init__(self, epc: ExecutorProcessControl) -> None:
+        self._epc = epc
+
+    def __repr__(self) -> str:
+        return f"<EPCDylibManager llvm={self._epc.llvm_major}>"
+
+    @property
+    def instance(self) -> int:
+        """The executor's dylib manager (``…_SimpleExecutorDylibManager_Instance``)."""
+        return self._epc.bootstrap_address(protocol.DYLIB_MANAGER_INSTANCE_SYMBOL)
+
+    async def open(self, path: str | None, mode: int = 0) -> int:
+        """Load the library at ``path`` in the executor (None or "": the process itself).
+
+        Returns:
+            The handle `lookup` takes (14: 0, 1, 2, ...; 22: an opaque address).
+
+        Raises:
+            ExecutorCallError: the executor could not load it (its message names the path).
+        """
+        return await self._epc._checked(protocol.DYLIB_OPEN, self.instance, path or "", mode)
+
+    async def lookup(
+        self, handle: int, symbols: Sequence[str | tuple[str, bool]]
+    ) -> list[ExecutorSymbolDef | None]:
+        """Look ``symbols`` up in the library ``handle``, in one call.
+
+        Each item is a name (looked up as required) or ``(name, required)``; weakly
+        referenced names (``required=False``) that are missing come back as None.
+
+        Returns:
+            One entry per name, in order: the address and flags (14 reports every symbol as
+            Exported), or None.
+
+        Raises:
+            ExecutorCallError: a required symbol is missing (``Missing definition for <name>``),
+                or the executor answered with another error (e.g. ``handle`` is unknown).
+            protocol.DecodeError: the answer does not have one entry per name.
+        """
+        lookups = [
+            SymbolLookup(item, True) if isinstance(item, str) else SymbolLookup(*item)
+            for item in symbols
+        ]
+        found: list[ExecutorSymbolDef | None]
+        if self._epc.llvm_major == 14:
+            addresses = await self._epc._checked(
+                protocol.DYLIB_LOOKUP, self.instance, handle, lookups
+            )
+            found = [ExecutorSymbolDef(addr=address) if address else None for address in addresses]
+        else:
+            definitions = await self._epc._checked(protocol.DYLIB_RESOLVE, handle, lookups)
+            found = [item if item is not None and item.addr else None for item in definitions]
+        if len(found) != len(lookups):
+            raise protocol.DecodeError(
+                f"the executor answered a lookup of {len(lookups)} symbols with "
+                f"{len(found)} entries",
+                offset=0,
+            )
+        for item, definition in zip(lookups, found, strict=True):
+            if item.required and definition is None:
+                # LLVM 22's executor answers None; 14's (and orcrt's) fail with this text.
+                raise ExecutorCallError(
+                    f"Missing definition for {item.name}", function=protocol.DYLIB_RESOLVE.name
+                )
+        return found

@@ -1,0 +1,161 @@
+"""What an object contributes to a JITDylib: its symbols with ORC flags, and its init symbol.
+
+`object_interface` is ORC's ``getObjectFileInterface`` for ELF (orcv2-reference.md §1.2, §3.1;
+jitlink-elf-x86-64.md §5.1): every defined symbol that is not local, not STT_FILE and not
+STT_SECTION, with
+
+| flag | when |
+|---|---|
+| WEAK (0x02) | STB_WEAK or STB_GNU_UNIQUE |
+| COMMON (0x04) | SHN_COMMON (LLVM's ``fromObjectSymbol``; the graph later reports it WEAK) |
+| EXPORTED (0x10) | visibility default or protected (not hidden/internal) |
+| CALLABLE (0x20) | STT_FUNC |
+
+plus, if the object has an initializer section, the init symbol ``$.<name>.__inits.<n>``
+(n = 0, or the first number not colliding with the object's own names) with flag
+MATERIALIZATION_SIDE_EFFECTS_ONLY (0x40).
+
+`SymbolFlags` has the bit values of LLVM's ``JITSymbolFlags`` (identical in 14 and 22). It is
+local to the linker core because ``actors.orc``'s ``JITSymbolFlags`` is being written in
+parallel; both are ``IntFlag``\\ s with the same values, so they compare and convert freely
+(``JITSymbolFlags(int(flags))``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Final
+
+import attrs
+
+from ._elf import (
+    SHF_ALLOC,
+    SHN_ABS,
+    SHN_COMMON,
+    SHN_UNDEF,
+    STB_GLOBAL,
+    STB_GNU_UNIQUE,
+    STB_LOCAL,
+    STB_WEAK,
+    STT_FILE,
+    STT_FUNC,
+    STT_GNU_IFUNC,
+    STT_SECTION,
+    STV_HIDDEN,
+    STV_INTERNAL,
+    read_elf,
+)
+from ._graph import Linkage, Scope, Symbol
+from ._initializers import is_initializer_section
+
+__all__ = ["ObjectInterface", "SymbolFlags", "graph_symbol_flags", "object_interface"]
+
+
+class SymbolFlags(enum.IntFlag):
+    """LLVM's ``JITSymbolFlags`` bits (orcv2-reference.md §1.2)."""
+
+    NONE = 0
+    HAS_ERROR = 0x01
+    WEAK = 0x02
+    COMMON = 0x04
+    ABSOLUTE = 0x08
+    EXPORTED = 0x10
+    CALLABLE = 0x20
+    MATERIALIZATION_SIDE_EFFECTS_ONLY = 0x40
+
+
+@attrs.frozen(kw_only=True)
+class ObjectInterface:
+    """The interface of one object: symbol name -> flags, and the init symbol if any.
+
+    ``symbols`` includes ``init_symbol`` (with MATERIALIZATION_SIDE_EFFECTS_ONLY) when it is
+    not None, as LLVM's interface does.
+    """
+
+    symbols: Mapping[str, SymbolFlags]
+    init_symbol: str | None
+
+
+def object_interface(data: bytes | bytearray | memoryview, name: str) -> ObjectInterface:
+    """The symbols an ELF object defines for a JITDylib, without building its graph.
+
+    Called by the ObjectLinkingLayer when an object is added (before any link); pure, any
+    thread. It reads the section headers and the symbol table only.
+
+    Args:
+        data: the object file's bytes.
+        name: the file's name (errors and the init symbol's name use it).
+
+    Raises:
+        ObjectFormatError: the file fails `read_object`'s file-level checks, or a global symbol
+            is STT_GNU_IFUNC or lives in a section that would not be loaded.
+    """
+    elf = read_elf(data, name)
+    symbols: dict[str, SymbolFlags] = {}
+    for sym in elf.symbols[1:]:
+        if sym.bind == STB_LOCAL or sym.shndx == SHN_UNDEF or not sym.name:
+            continue
+        if sym.type in (STT_FILE, STT_SECTION):
+            continue
+        if sym.type == STT_GNU_IFUNC:
+            raise elf.error(
+                f"symbol {sym.index} ({sym.name}) is STT_GNU_IFUNC; indirect functions are not supported"
+            )
+        if sym.bind not in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE):
+            raise elf.error(f"symbol {sym.index} ({sym.name}) has unsupported binding {sym.bind}")
+        if sym.shndx not in (SHN_ABS, SHN_COMMON) and not elf.sections[sym.shndx].flags & SHF_ALLOC:
+            raise elf.error(
+                f"symbol {sym.index} ({sym.name}) is defined in section "
+                f"{elf.sections[sym.shndx].name}, which is not loaded (not SHF_ALLOC)"
+            )
+        flags = SymbolFlags.NONE
+        if sym.bind in (STB_WEAK, STB_GNU_UNIQUE):
+            flags |= SymbolFlags.WEAK
+        if sym.shndx == SHN_COMMON:
+            flags |= SymbolFlags.COMMON
+        if sym.visibility not in (STV_HIDDEN, STV_INTERNAL):
+            flags |= SymbolFlags.EXPORTED
+        if sym.type == STT_FUNC:
+            flags |= SymbolFlags.CALLABLE
+        symbols[sym.name] = flags
+    init_symbol = None
+    if any(
+        section.flags & SHF_ALLOC and is_initializer_section(section.name)
+        for section in elf.sections
+    ):
+        counter = 0
+        while (candidate := f"$.{name}.__inits.{counter}") in symbols:
+            counter += 1
+        init_symbol = candidate
+        symbols[init_symbol] = SymbolFlags.MATERIALIZATION_SIDE_EFFECTS_ONLY
+    return ObjectInterface(symbols=symbols, init_symbol=init_symbol)
+
+
+def graph_symbol_flags(symbol: Symbol) -> SymbolFlags:
+    """The flags ORC records when a linked graph resolves `symbol` (LLVM's
+    ``getJITSymbolFlagsForSymbol``): WEAK for weak linkage, EXPORTED for default scope,
+    MATERIALIZATION_SIDE_EFFECTS_ONLY for init symbols, CALLABLE for functions."""
+    return _GRAPH_FLAGS[(symbol.linkage, symbol.scope, symbol.callable)]
+
+
+def _graph_flags(linkage: Linkage, scope: Scope, callable: bool) -> SymbolFlags:
+    flags = SymbolFlags.NONE
+    if linkage is Linkage.WEAK:
+        flags |= SymbolFlags.WEAK
+    if scope is Scope.DEFAULT:
+        flags |= SymbolFlags.EXPORTED
+    elif scope is Scope.SIDE_EFFECTS_ONLY:
+        flags |= SymbolFlags.MATERIALIZATION_SIDE_EFFECTS_ONLY
+    if callable:
+        flags |= SymbolFlags.CALLABLE
+    return flags
+
+
+# Precomputed: enum arithmetic per symbol was a tenth of a large link's time.
+_GRAPH_FLAGS: Final = {
+    (linkage, scope, callable): _graph_flags(linkage, scope, callable)
+    for linkage in Linkage
+    for scope in Scope
+    for callable in (False, True)
+}
