@@ -18,16 +18,19 @@ actor is idle: a ``tell`` to a busy actor costs one ``deque.append``, and a burs
 wakes the actor once. ``tell`` works from any thread (it hops to the loop with
 ``call_soon_threadsafe``); ``ask`` is for coroutines on the loop, ``ask_threadsafe`` for threads.
 
-Inline delivery. An actor whose ``handle`` is a plain ``def`` may get a message handled at once,
-on the sender's stack, instead of through its task: when the message is sent on the loop thread
-while the actor is idle (its task waits for mail, its mailbox is empty) and not already handling
-a message inline. That is exactly what the task would do next, minus one loop iteration and one
+Inline delivery (opt-in: an actor class sets ``inline_delivery = True``). An actor whose
+``handle`` is a plain ``def`` may then get a message handled at once, on the sender's stack,
+instead of through its task: when the message is sent on the loop thread while the actor is
+idle (its task waits for mail, its mailbox is empty) and not already handling a message inline. That is exactly what the task would do next, minus one loop iteration and one
 task switch per hop; the actor's state is still touched by one piece of code at a time (the loop
 runs one callback at a time, and the task is parked at its ``await``), and messages keep their
-order (a busy actor, or one with mail queued, gets the message queued). Such a ``handle`` may
-return a coroutine: the asynchronous rest of the work (its *tail*), which the task then awaits
-before any other message, and whose result is the reply. After inline handling the actor's
-`on_idle` runs soon (``call_soon``), once per burst, if the actor is still idle then.
+order (a busy actor, or one with mail queued, gets the message queued). What changes for the
+sender: the handler has run when ``tell`` returns, and an ``ask`` may be answered without the
+asker yielding to the loop, so other tasks the handler woke have not run yet when it resumes;
+hence opt-in. Any plain ``def handle`` may return a coroutine: the asynchronous rest of the
+work (its *tail*), which the task then awaits before any other message, and whose result is
+the reply. After inline handling the actor's `on_idle` runs soon (``call_soon``), once per
+burst, if the actor is still idle then.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import types
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from ._errors import ActorClosedError, ActorCrashedError, ActorError
 
@@ -166,6 +169,11 @@ class Actor(ABC, Generic[M]):
 
     _ref: ActorRef[M] | None = None
 
+    inline_delivery: ClassVar[bool] = False
+    """True lets a plain-``def`` `handle` take mail on the sender's stack when idle (see the
+    module doc). The executor's hot-path actors set it; the default keeps every message going
+    through the actor's task."""
+
     @property
     def ref(self) -> ActorRef[M]:
         """This actor's reference. Valid from `spawn` on; raises RuntimeError before it."""
@@ -234,8 +242,8 @@ class ActorRef(Generic[M_contra]):
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
         self._done: asyncio.Future[None] = self._loop.create_future()
-        # Inline delivery (module doc): only for a plain ``def handle``.
-        self._sync = not inspect.iscoroutinefunction(_actor.handle)
+        # Inline delivery (module doc): opted in, and only for a plain ``def handle``.
+        self._sync = type(_actor).inline_delivery and not inspect.iscoroutinefunction(_actor.handle)
         self._inline = False  # handle() is running inline right now
         self._has_on_idle = type(_actor).on_idle is not Actor.on_idle
         self._idle_scheduled = False

@@ -62,6 +62,8 @@ DylibRequest = OpenLibrary | LookupSymbols
 class DylibResolver(ResourceManager[DylibRequest]):
     """The executor's dylib manager (see the module table)."""
 
+    inline_delivery = True  # idle: take mail on the sender's stack (actors._actor)
+
     def __init__(self, session: Session, *, own_symbols: dict[str, int] | None = None) -> None:
         self._session = session
         self._own_symbols = dict(own_symbols or {})

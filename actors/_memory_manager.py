@@ -164,6 +164,8 @@ class MemoryManager(ResourceManager[MemoryRequest]):
     memory of this map. Register with ``await session.add_resource_manager(manager)``.
     """
 
+    inline_delivery = True  # idle: take mail on the sender's stack (actors._actor)
+
     def __init__(
         self,
         session: Session,

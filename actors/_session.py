@@ -274,6 +274,8 @@ SessionMessage = (
 class _SessionActor(Actor[SessionMessage]):
     """Owns the wrapper table, the CallId-keyed futures, the resource managers and the link."""
 
+    inline_delivery = True  # idle: take mail on the sender's stack (actors._actor)
+
     def __init__(
         self,
         session: Session,

@@ -183,6 +183,8 @@ class StreamControllerAccess(ControllerAccess):
     calls (see README, Performance); the loop is blocked for at most that long.
     """
 
+    inline_delivery = True  # idle: take mail on the sender's stack (actors._actor)
+
     def __init__(
         self, setup_payload: bytes, *, max_frame_size: int = 1 << 30, busy_poll_us: float = 0.0
     ) -> None:

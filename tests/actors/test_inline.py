@@ -1,4 +1,5 @@
-"""Inline delivery: an idle actor with a plain ``def handle`` handles mail on the sender's stack.
+"""Inline delivery: an idle, opted-in actor with a plain ``def handle`` takes mail on the
+sender's stack.
 
 The rules (actors/_actor.py, module doc): only on the loop thread, only while the actor waits
 for mail with an empty mailbox and is not already handling a message inline; anything else is
@@ -55,6 +56,8 @@ Message = Note | Echo | Slow | Fail | Relay
 
 class Recorder(Actor[Message]):
     """A plain-def actor that records what it handled and whether that was inline."""
+
+    inline_delivery = True
 
     def __init__(self) -> None:
         self.log: list[object] = []
@@ -173,6 +176,8 @@ async def test_inline_send_to_self_is_handled_after_the_current_message() -> Non
 class Chain(Actor[int]):
     """Tells itself n - 1 until 0: an actor that keeps feeding itself."""
 
+    inline_delivery = True
+
     def __init__(self) -> None:
         self.seen: list[int] = []
 
@@ -242,3 +247,27 @@ async def test_inline_closing_drops_a_pending_tail_cleanly() -> None:
         assert await first == 1  # the message being handled finishes
         with pytest.raises(Exception, match="closed"):
             await second
+
+
+class Default(Actor[Message]):
+    """A plain-def actor that did not opt in."""
+
+    def __init__(self) -> None:
+        self.log: list[object] = []
+
+    def handle(self, message: Message) -> object:
+        self.log.append(message)
+        return None
+
+
+@pytest.mark.asyncio
+async def test_inline_delivery_is_opt_in() -> None:
+    """Without inline_delivery, a plain-def actor still takes every message on its task."""
+    async with open_session() as session:
+        actor = Default()
+        ref = session.spawn(actor)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        ref.tell(Note(1))
+        assert actor.log == []  # queued for the task
+        await wait_until(lambda: len(actor.log) == 1)
