@@ -32,6 +32,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -317,14 +318,16 @@ static int spawn_server(const char *socket_path, const char *log_path, long time
     setsid();
     if (fork() != 0)
       _exit(0);
-    int null = open("/dev/null", O_RDWR);
-    int log = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (null < 0 || log < 0)
+    /* All above the numbers being set up (the launcher may have run with 0-2 closed). */
+    int ready_fd = fcntl(ready[1], F_DUPFD, 10);
+    int null = fcntl(open("/dev/null", O_RDWR | O_CLOEXEC), F_DUPFD, 10);
+    int log = fcntl(open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600), F_DUPFD, 10);
+    if (ready_fd < 0 || null < 0 || log < 0)
       _exit(126);
     dup2(null, 0);
     dup2(null, 1);
     dup2(log, 2);
-    dup2(ready[1], 3);
+    dup2(ready_fd, 3);
     close_from(4);
     if (chdir("/") != 0)
       _exit(126);
@@ -486,6 +489,27 @@ static int send_request(int sock, buffer *message, int cwd, const int *fds, int 
   return 1;
 }
 
+/* Waits until process `pid` (not our child) has exited: a pidfd polls readable then. Returns
+ * 0 if this kernel has no pidfd_open (nothing waited for). */
+static int wait_gone(pid_t pid, long timeout) {
+#ifdef SYS_pidfd_open
+  int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pidfd < 0)
+    return errno == ESRCH; /* already gone */
+  struct pollfd pfd = {pidfd, POLLIN, 0};
+  int ready;
+  do
+    ready = poll(&pfd, 1, (int)timeout);
+  while (ready < 0 && errno == EINTR);
+  close(pidfd);
+  return ready > 0;
+#else
+  (void)pid;
+  (void)timeout;
+  return 0;
+#endif
+}
+
 /* ---- Relaying ------------------------------------------------------------------------------------ */
 
 static void forward(int sig) {
@@ -527,6 +551,9 @@ static _Noreturn void relay(int sock, pid_t pid) {
   unsigned char tag;
   int32_t status;
   if (!read_full(sock, &tag, 1, -1) || tag != 'X' || !read_full(sock, &status, 4, -1)) {
+    /* The server died; the executor may still serve its controller. Stay as long as it runs
+     * (to whoever waits for us, we are it), but its status is lost with the server. */
+    wait_gone(pid, -1);
     dprintf(2, PROG ": error: the warm server ended before executor %d did; its exit status is lost\n",
             (int)pid);
     _exit(1);
@@ -585,13 +612,14 @@ static outcome try_launch(int argc, char **argv, const char *dir, const char *na
   }
   if (sock < 0)
     return LAUNCH_FALLBACK;
+  note("connected to server %d at %s", (int)server, socket_path);
   uint32_t greeting[2];
   if (!read_full(sock, greeting, sizeof greeting, now_ms() + timeout) ||
       greeting[0] != GREETING_MAGIC) {
     note("server %d did not greet; killing it", (int)server);
-    if (server > 0)
-      kill(server, SIGKILL); /* hung: the next launch starts a fresh one */
     close(sock);
+    if (server > 0 && kill(server, SIGKILL) == 0)
+      wait_gone(server, timeout); /* hung: gone before the retry starts a fresh one */
     return LAUNCH_RETRY;
   }
   int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -648,7 +676,6 @@ static void warm(int argc, char **argv) {
   for (int attempt = 0; attempt < 2; attempt++)
     if (try_launch(argc, argv, dir, name, fds, nfds, timeout) == LAUNCH_FALLBACK)
       break;
-  note("falling back to a cold start");
 }
 
 int main(int argc, char **argv) {
@@ -667,6 +694,7 @@ int main(int argc, char **argv) {
   if (mode && *mode && strcmp(mode, "0") != 0) {
     verbose = strcmp(mode, "verbose") == 0;
     warm(argc, argv);
+    note("falling back to a cold start");
   }
   exec_cold(argv);
 }

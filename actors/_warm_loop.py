@@ -323,8 +323,12 @@ class WarmLoop:
         try:
             rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
             sent = channel.sendmsg([raw], rights)
-            channel.sendall(raw[sent:])
+            if sent < len(raw):
+                # Never an empty sendall: it still sends (nothing), and fails with EPIPE once
+                # the standby, which has it all, closed its end.
+                channel.sendall(raw[sent:])
         except OSError as exc:
+            # Refused before the whole request was there: the standby cannot have started.
             log(f"standby {standby.pid} is gone ({exc}); forking instead")
             self._kill(standby)
             return None
