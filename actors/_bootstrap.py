@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-import attrs
+from typing import TYPE_CHECKING, Any, Final
 
 import native
 import protocol
-from protocol import ExecutorSymbolDef, Failure, WrapperSignature
+from protocol import ExecutorSymbolDef, Failure, Frozen, WrapperSignature
 
 from ._actor import ActorRef, Ask
 from ._dylib_manager import DylibResolver, LookupSymbols, OpenLibrary
@@ -69,22 +67,35 @@ _DYLIB_INSTANCE = 0xFFFF_FE00_0000_2000
 _CSTRING_LIMIT = 1 << 20  # read_strings: longest C string read (LLVM reads to the NUL)
 
 
-@attrs.frozen(kw_only=True)
-class BootstrapOptions:
+class BootstrapOptions(Frozen):
     """What the executor offers: the LLVM major served and whether native calls are guarded."""
 
-    llvm_major: int
-    guarded: bool = True
+    _fields = ("llvm_major", "guarded")
+    __slots__ = _fields
+
+    def __init__(self, *, llvm_major: int, guarded: bool = True) -> None:
+        self.llvm_major: Final = llvm_major
+        self.guarded: Final = guarded
 
 
-@attrs.frozen(kw_only=True)
-class ExecutorServices:
+class ExecutorServices(Frozen):
     """What `install_bootstrap` set up: the Setup symbol table and the native dispatch entry."""
 
-    symbols: dict[str, int]
-    dispatch: native.DispatchContext
-    memory: MemoryManager
-    dylibs: DylibResolver
+    _fields = ("symbols", "dispatch", "memory", "dylibs")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        *,
+        symbols: dict[str, int],
+        dispatch: native.DispatchContext,
+        memory: MemoryManager,
+        dylibs: DylibResolver,
+    ) -> None:
+        self.symbols: Final = symbols
+        self.dispatch: Final = dispatch
+        self.memory: Final = memory
+        self.dylibs: Final = dylibs
 
 
 def _failure_or_raise(signature: WrapperSignature[Any], error: Exception) -> bytes:

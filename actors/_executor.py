@@ -19,11 +19,11 @@ import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
-
-import attrs
+from typing import Final
 
 import native
 import protocol
+from protocol import Frozen
 
 from ._actor import ErrorReporter
 from ._bootstrap import SUPPORTED_LLVM_VERSIONS, BootstrapOptions, install_bootstrap
@@ -43,8 +43,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True)
-class ExecutorOptions:
+class ExecutorOptions(Frozen):
     """How an executor session behaves.
 
     ``llvm_major``: the controller's LLVM major (14 or 22); the executor speaks first, so it
@@ -54,10 +53,21 @@ class ExecutorOptions:
     ``busy_poll_us``: poll the link this long after each answer before sleeping (0 = off).
     """
 
-    llvm_major: int
-    guarded: bool = True
-    max_frame_size: int = protocol.DEFAULT_MAX_FRAME_SIZE
-    busy_poll_us: float = 0.0
+    _fields = ("llvm_major", "guarded", "max_frame_size", "busy_poll_us")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        *,
+        llvm_major: int,
+        guarded: bool = True,
+        max_frame_size: int = protocol.DEFAULT_MAX_FRAME_SIZE,
+        busy_poll_us: float = 0.0,
+    ) -> None:
+        self.llvm_major: Final = llvm_major
+        self.guarded: Final = guarded
+        self.max_frame_size: Final = max_frame_size
+        self.busy_poll_us: Final = busy_poll_us
 
 
 def process_triple() -> str:
@@ -82,7 +92,6 @@ async def _install_services(
     )
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class ExecutorSession:
     """What `open_executor_session` yields: the Session and what its Setup would say.
 
@@ -93,8 +102,14 @@ class ExecutorSession:
             bootstrap wrapper; call them with ``session.call_wrapper``).
     """
 
-    session: Session
-    info: protocol.ExecutorInfo
+    __slots__ = ("info", "session")
+
+    def __init__(self, *, session: Session, info: protocol.ExecutorInfo) -> None:
+        self.session: Final = session
+        self.info: Final = info
+
+    def __repr__(self) -> str:
+        return f"ExecutorSession(session={self.session!r}, info={self.info!r})"
 
 
 @contextlib.asynccontextmanager

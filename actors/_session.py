@@ -34,7 +34,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, Final, TypeVar, assert_never
 
-import attrs
+from protocol import Frozen
 
 from ._actor import Actor, ActorRef, Ask, ErrorReporter, Message, Reply, Spawner, copy_outcome
 from ._controller import CallController, ControllerAccess, ControllerAccessMessage
@@ -77,18 +77,23 @@ _TOKEN_BASE = 0xFFFF_FF00_0000_0000
 _TOKEN_STRIDE = 0x10
 
 
-@attrs.frozen(kw_only=True)
-class WrapperEntry:
+class WrapperEntry(Frozen):
     """A wrapper function and how to run it: on the loop, or on a worker thread (blocking).
 
     ``sync`` promises that ``fn`` never returns an awaitable, so with the standard in-loop
-    dispatcher it runs directly on the Session's task (no hand-off).
+    dispatcher it runs directly on the Session's task (no hand-off). Compares by value.
     """
 
-    fn: WrapperFunction
-    name: str
-    blocking: bool = False
-    sync: bool = False
+    _fields = ("fn", "name", "blocking", "sync")
+    __slots__ = _fields
+
+    def __init__(
+        self, *, fn: WrapperFunction, name: str, blocking: bool = False, sync: bool = False
+    ) -> None:
+        self.fn: Final = fn
+        self.name: Final = name
+        self.blocking: Final = blocking
+        self.sync: Final = sync
 
 
 NativeWrapperFactory = Callable[[int], WrapperFunction]
@@ -99,17 +104,38 @@ must be fast and must not block.
 """
 
 
-@attrs.frozen(kw_only=True)
-class SessionStatistics:
-    """A snapshot of a Session's counters (from `Session.statistics`)."""
+class SessionStatistics(Frozen):
+    """A snapshot of a Session's counters (from `Session.statistics`); compares by value."""
 
-    wrappers: int
-    pending_wrapper_calls: int
-    wrapper_calls: int
-    resource_managers: int
-    controller_attached: bool
-    shutting_down: bool
-    execution_scope_count: int
+    _fields = (
+        "wrappers",
+        "pending_wrapper_calls",
+        "wrapper_calls",
+        "resource_managers",
+        "controller_attached",
+        "shutting_down",
+        "execution_scope_count",
+    )
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        *,
+        wrappers: int,
+        pending_wrapper_calls: int,
+        wrapper_calls: int,
+        resource_managers: int,
+        controller_attached: bool,
+        shutting_down: bool,
+        execution_scope_count: int,
+    ) -> None:
+        self.wrappers: Final = wrappers
+        self.pending_wrapper_calls: Final = pending_wrapper_calls
+        self.wrapper_calls: Final = wrapper_calls
+        self.resource_managers: Final = resource_managers
+        self.controller_attached: Final = controller_attached
+        self.shutting_down: Final = shutting_down
+        self.execution_scope_count: Final = execution_scope_count
 
 
 # -- messages to the Session actor --------------------------------------------------------

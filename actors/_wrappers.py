@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Final, Protocol, TypeAlias
 
-import attrs
+from protocol import Frozen
 
 from ._errors import RemoteCallError
 
@@ -37,15 +37,18 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=False)
-class OutOfBandError:
+class OutOfBandError(Frozen):
     """A wrapper call failed outside its result type; ``message`` says why.
 
     Travels in place of result bytes. On LLVM 14/22 wires there is no encoding for it, so the
-    stream controller access sends an empty payload and logs the message.
+    stream controller access sends an empty payload and logs the message. Compares by value.
     """
 
-    message: str
+    _fields = ("message",)
+    __slots__ = _fields
+
+    def __init__(self, message: str) -> None:
+        self.message: Final = message
 
 
 WrapperResult: TypeAlias = bytes | OutOfBandError

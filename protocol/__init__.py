@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from ._framing import FrameDecoder as FrameDecoder
     from ._framing import Opcode as Opcode
     from ._framing import encode_frame as encode_frame
+    from ._frozen import Frozen as Frozen
     from ._msgpack import DEFAULT_MSGPACK_MAX_CONTAINER_LEN as DEFAULT_MSGPACK_MAX_CONTAINER_LEN
     from ._msgpack import DEFAULT_MSGPACK_MAX_PAYLOAD_SIZE as DEFAULT_MSGPACK_MAX_PAYLOAD_SIZE
     from ._msgpack import MsgpackSignature as MsgpackSignature
@@ -271,6 +272,7 @@ _EXPORTS: dict[str, str] = {
     "UInt64": "_sps",
     "UInt8": "_sps",
     "ExecutorAddrRange": "_values",
+    "Frozen": "_frozen",
     "Failure": "_values",
 }
 

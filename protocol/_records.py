@@ -1,4 +1,4 @@
-"""The composite records of the bootstrap services, as frozen attrs classes with their SPS types.
+"""The composite records of the bootstrap services, as `Frozen` value classes with their SPS types.
 
 Byte layouts (all little-endian, fields concatenated, see `protocol._sps`):
 
@@ -23,8 +23,7 @@ import enum
 from collections.abc import Iterable
 from typing import Final
 
-import attrs
-
+from ._frozen import Frozen
 from ._sps import (
     Addr,
     Bool,
@@ -77,15 +76,18 @@ SYMBOL_FLAG_EXPORTED: Final = 0x10
 symbol (also for missing ones, with address 0)."""
 
 
-@attrs.frozen
-class WrapperFunctionCall:
+class WrapperFunctionCall(Frozen):
     """A call to wrapper function ``fn`` with SPS argument bytes ``args`` (an alloc action).
 
     ``fn == 0`` means "no call" (e.g. an action pair without a dealloc action).
     """
 
-    fn: int
-    args: bytes
+    _fields = ("fn", "args")
+    __slots__ = _fields
+
+    def __init__(self, fn: int, args: bytes) -> None:
+        self.fn: Final = fn
+        self.args: Final = args
 
     @property
     def is_null(self) -> bool:
@@ -97,32 +99,18 @@ NULL_WRAPPER_CALL: Final = WrapperFunctionCall(0, b"")
 """The null call (function address 0, no arguments): "no action"."""
 
 
-@attrs.frozen
-class AllocActionCallPair:
+class AllocActionCallPair(Frozen):
     """A finalize action and the dealloc action that undoes it (either may be null)."""
 
-    finalize: WrapperFunctionCall
-    dealloc: WrapperFunctionCall
+    _fields = ("finalize", "dealloc")
+    __slots__ = _fields
+
+    def __init__(self, finalize: WrapperFunctionCall, dealloc: WrapperFunctionCall) -> None:
+        self.finalize: Final = finalize
+        self.dealloc: Final = dealloc
 
 
-def _tuple_of_segments(
-    items: Iterable[SegmentFinalizeRequest],
-) -> tuple[SegmentFinalizeRequest, ...]:
-    return tuple(items)
-
-
-def _tuple_of_shared_segments(
-    items: Iterable[SharedMemorySegmentFinalizeRequest],
-) -> tuple[SharedMemorySegmentFinalizeRequest, ...]:
-    return tuple(items)
-
-
-def _tuple_of_actions(items: Iterable[AllocActionCallPair]) -> tuple[AllocActionCallPair, ...]:
-    return tuple(items)
-
-
-@attrs.frozen
-class SegmentFinalizeRequest:
+class SegmentFinalizeRequest(Frozen):
     """One segment of a finalize/initialize request.
 
     Attributes:
@@ -133,61 +121,86 @@ class SegmentFinalizeRequest:
         content: the initial bytes.
     """
 
-    prot: int
-    addr: int
-    size: int
-    content: bytes
+    _fields = ("prot", "addr", "size", "content")
+    __slots__ = _fields
+
+    def __init__(self, prot: int, addr: int, size: int, content: bytes) -> None:
+        self.prot: Final = prot
+        self.addr: Final = addr
+        self.size: Final = size
+        self.content: Final = content
 
 
-@attrs.frozen
-class FinalizeRequest:
+class FinalizeRequest(Frozen):
     """A memory-manager finalize (LLVM 14) / initialize (LLVM 22) request.
 
     Sequences given as lists are stored as tuples.
     """
 
-    segments: tuple[SegmentFinalizeRequest, ...] = attrs.field(converter=_tuple_of_segments)
-    actions: tuple[AllocActionCallPair, ...] = attrs.field(converter=_tuple_of_actions)
+    _fields = ("segments", "actions")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        segments: Iterable[SegmentFinalizeRequest],
+        actions: Iterable[AllocActionCallPair],
+    ) -> None:
+        self.segments: Final = tuple(segments)
+        self.actions: Final = tuple(actions)
 
 
-@attrs.frozen
-class SharedMemorySegmentFinalizeRequest:
+class SharedMemorySegmentFinalizeRequest(Frozen):
     """One segment of an LLVM 22 shared-memory-mapper initialize request (no content)."""
 
-    prot: int
-    addr: int
-    size: int
+    _fields = ("prot", "addr", "size")
+    __slots__ = _fields
+
+    def __init__(self, prot: int, addr: int, size: int) -> None:
+        self.prot: Final = prot
+        self.addr: Final = addr
+        self.size: Final = size
 
 
-@attrs.frozen
-class SharedMemoryFinalizeRequest:
-    """LLVM 22 ``ExecutorSharedMemoryMapperService`` initialize request."""
+class SharedMemoryFinalizeRequest(Frozen):
+    """LLVM 22 ``ExecutorSharedMemoryMapperService`` initialize request (lists become tuples)."""
 
-    segments: tuple[SharedMemorySegmentFinalizeRequest, ...] = attrs.field(
-        converter=_tuple_of_shared_segments
-    )
-    actions: tuple[AllocActionCallPair, ...] = attrs.field(converter=_tuple_of_actions)
+    _fields = ("segments", "actions")
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        segments: Iterable[SharedMemorySegmentFinalizeRequest],
+        actions: Iterable[AllocActionCallPair],
+    ) -> None:
+        self.segments: Final = tuple(segments)
+        self.actions: Final = tuple(actions)
 
 
-@attrs.frozen
-class SymbolLookup:
+class SymbolLookup(Frozen):
     """One element of a lookup set: a symbol name and whether it must be found.
 
     ``required=True`` is LLVM's ``SymbolLookupFlags::RequiredSymbol`` (wire ``01``); weak lookups
     send ``00``.
     """
 
-    name: str
-    required: bool
+    _fields = ("name", "required")
+    __slots__ = _fields
+
+    def __init__(self, name: str, required: bool) -> None:
+        self.name: Final = name
+        self.required: Final = required
 
 
-@attrs.frozen
-class ExecutorSymbolDef:
+class ExecutorSymbolDef(Frozen):
     """LLVM 22's resolve result for one symbol: address plus ``JITSymbolFlags`` bytes."""
 
-    addr: int
-    flags: int = SYMBOL_FLAG_EXPORTED
-    target_flags: int = 0
+    _fields = ("addr", "flags", "target_flags")
+    __slots__ = _fields
+
+    def __init__(self, addr: int, flags: int = SYMBOL_FLAG_EXPORTED, target_flags: int = 0) -> None:
+        self.addr: Final = addr
+        self.flags: Final = flags
+        self.target_flags: Final = target_flags
 
 
 SPSWrapperFunctionCall: Final[SPSType[WrapperFunctionCall]] = Record(

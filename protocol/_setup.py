@@ -27,9 +27,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-import attrs
-
 from ._errors import DecodeError, EncodeError
+from ._frozen import Frozen
 from ._sps import Addr, Buffer, BytesLike, Map, String, Tuple, UInt64
 
 __all__ = [
@@ -42,12 +41,7 @@ __all__ = [
 ]
 
 
-def _frozen_mapping(value: Mapping[str, object]) -> Mapping[str, object]:
-    return MappingProxyType(dict(value))
-
-
-@attrs.frozen(kw_only=True, eq=True, unsafe_hash=False)
-class ExecutorInfo:
+class ExecutorInfo(Frozen):
     """What the executor tells the controller in Setup.
 
     The mappings are copied into read-only views; their order is the order on the wire (the real
@@ -62,16 +56,24 @@ class ExecutorInfo:
         bootstrap_symbols: symbol name -> executor address (or token).
     """
 
-    triple: str
-    page_size: int
-    bootstrap_map: Mapping[str, bytes] = attrs.field(
-        factory=dict,
-        converter=_frozen_mapping,
-    )
-    bootstrap_symbols: Mapping[str, int] = attrs.field(
-        factory=dict,
-        converter=_frozen_mapping,
-    )
+    _fields = ("triple", "page_size", "bootstrap_map", "bootstrap_symbols")
+    __slots__ = _fields
+    __hash__ = None  # type: ignore[assignment]  # holds mappings: equal by value, unhashable
+
+    def __init__(
+        self,
+        *,
+        triple: str,
+        page_size: int,
+        bootstrap_map: Mapping[str, bytes] | None = None,
+        bootstrap_symbols: Mapping[str, int] | None = None,
+    ) -> None:
+        self.triple: Final = triple
+        self.page_size: Final = page_size
+        self.bootstrap_map: Final[Mapping[str, bytes]] = MappingProxyType(dict(bootstrap_map or {}))
+        self.bootstrap_symbols: Final[Mapping[str, int]] = MappingProxyType(
+            dict(bootstrap_symbols or {})
+        )
 
 
 class SetupLayout(enum.Enum):

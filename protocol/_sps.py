@@ -21,7 +21,7 @@ sides know the signature, so the bytes are only the values, concatenated:
 | `Optional(T)` | T or `None` | ``00``; or ``01`` then T |
 | `Expected(T)` | T or `Failure` | ``01`` then T; or ``00`` + SPSString message |
 | `Map(K, V)` | dict (encode: any mapping) | as ``Sequence(Tuple(K, V))`` [2] |
-| `Record(cls, T1..Tn)` | instance of attrs ``cls`` | as ``Tuple(T1..Tn)`` of its fields |
+| `Record(cls, T1..Tn)` | instance of record ``cls`` | as ``Tuple(T1..Tn)`` of its fields |
 
 [1] Bytes that are not UTF-8 round-trip exactly through ``errors="surrogateescape"``.
 [2] A key seen twice is a `DecodeError`; `Record` fields go in declaration order.
@@ -41,9 +41,8 @@ import struct
 from collections.abc import Callable
 from typing import Any, Final, Generic, TypeVar, overload
 
-import attrs
-
 from ._errors import DecodeError, EncodeError, LimitExceededError
+from ._frozen import Frozen
 from ._values import ExecutorAddrRange, Failure
 
 __all__ = [
@@ -462,14 +461,18 @@ _String: Final = String
 # Field lists: shared by Tuple, Record and WrapperSignature's argument lists.
 
 
-@attrs.frozen
 class _Step:
     """One decoding step: a run of struct-packable fields, or one field with its own codec."""
 
-    first: int
-    count: int
-    packer: struct.Struct | None
-    field: SPSType[Any] | None
+    __slots__ = ("count", "field", "first", "packer")
+
+    def __init__(
+        self, first: int, count: int, packer: struct.Struct | None, field: SPSType[Any] | None
+    ) -> None:
+        self.first: Final = first
+        self.count: Final = count
+        self.packer: Final = packer
+        self.field: Final = field
 
 
 class _Fields:
@@ -769,18 +772,25 @@ class _MapType(SPSType[cabc.Mapping[K, V]]):
         return result, body
 
 
+def _record_fields(cls: type[Any]) -> tuple[str, ...]:
+    """The fields of a record class in order: a `Frozen` subclass's ``_fields``, or an attrs
+    class's fields (read without importing attrs: its classes carry ``__attrs_attrs__``)."""
+    if issubclass(cls, Frozen):
+        return cls._fields
+    declared = getattr(cls, "__attrs_attrs__", None)
+    if declared is None:
+        raise TypeError(f"Record needs a record class (Frozen or attrs), got {cls!r}")
+    return tuple(field.name for field in declared)
+
+
 class _RecordType(SPSType[T]):
     __slots__ = ("_cls", "_fields", "_get")
 
     def __init__(self, cls: type[T], fields: tuple[SPSType[Any], ...], name: str) -> None:
-        target: type[Any] = cls  # keep ``cls`` typed as type[T]; attrs.has would narrow it
-        if not attrs.has(target):
-            raise TypeError(f"Record needs an attrs class, got {cls!r}")
-        names = tuple(f.name for f in attrs.fields(target))
+        names = _record_fields(cls)
         if len(names) != len(fields):
             raise ValueError(
-                f"{cls.__name__} has {len(names)} attrs fields but {len(fields)} SPS types "
-                "were given"
+                f"{cls.__name__} has {len(names)} fields but {len(fields)} SPS types were given"
             )
         all_fixed = all(f.fixed_size is not None for f in fields)
         super().__init__(
@@ -893,17 +903,19 @@ def Map(
 
 
 def Record(cls: type[T], *fields: SPSType[Any], name: str | None = None) -> SPSType[T]:
-    """An attrs class encoded as ``SPSTuple`` of its fields, in declaration order.
+    """A record class encoded as ``SPSTuple`` of its fields, in declaration order.
 
     Decoding calls ``cls(*values)`` positionally, so ``cls`` must accept its fields in order; if
-    the class's validators refuse the values, decoding raises `DecodeError` at the record's start.
+    the class refuses the values (TypeError, ValueError), decoding raises `DecodeError` at the
+    record's start.
 
     Args:
-        cls: an attrs class.
-        fields: one SPS type per attrs field of ``cls``.
+        cls: a `Frozen` subclass (fields in ``_fields``) or an attrs class.
+        fields: one SPS type per field of ``cls``.
         name: the type's name in messages (default: the class name).
 
     Raises:
-        ValueError: the number of SPS types differs from the number of attrs fields.
+        TypeError: ``cls`` is neither.
+        ValueError: the number of SPS types differs from the number of fields.
     """
     return _RecordType(cls, fields, name or cls.__name__)

@@ -10,38 +10,42 @@ Byte layouts (see `protocol._sps` for the codecs):
 
 from __future__ import annotations
 
-import attrs
+from typing import Final
+
+from ._frozen import Frozen
 
 __all__ = ["ExecutorAddrRange", "Failure"]
 
 
-@attrs.frozen
-class Failure:
+class Failure(Frozen):
     """An error carried as a value: the message of an ``SPSError``/``SPSExpected`` failure.
 
     Created by decoders (controller or wrapper reported an error) and by wrapper functions that
     want to answer with an error; never raised. The message is kept verbatim.
     """
 
-    message: str
+    _fields = ("message",)
+    __slots__ = _fields
+
+    def __init__(self, message: str) -> None:
+        self.message: Final = message
 
 
-def _check_range(instance: ExecutorAddrRange, attribute: object, end: int) -> None:
-    del attribute
-    if end < instance.start:
-        raise ValueError(f"address range end {end:#x} is below its start {instance.start:#x}")
-
-
-@attrs.frozen
-class ExecutorAddrRange:
+class ExecutorAddrRange(Frozen):
     """A half-open range ``[start, end)`` of executor addresses (``SPSExecutorAddrRange``).
 
     Raises:
         ValueError: at construction if ``end < start``.
     """
 
-    start: int
-    end: int = attrs.field(validator=_check_range)
+    _fields = ("start", "end")
+    __slots__ = _fields
+
+    def __init__(self, start: int, end: int) -> None:
+        if end < start:
+            raise ValueError(f"address range end {end:#x} is below its start {start:#x}")
+        self.start: Final = start
+        self.end: Final = end
 
     @property
     def size(self) -> int:

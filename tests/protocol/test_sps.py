@@ -347,9 +347,9 @@ def test_record_rejects_wrong_instance_and_field_count() -> None:
     """Records check the instance type, and the field list must match the class."""
     with pytest.raises(EncodeError, match="expected a _Point"):
         Record(_Point, UInt16, String).encode((7, "a"))  # type: ignore[arg-type]  # on purpose
-    with pytest.raises(ValueError, match="2 attrs fields but 1 SPS types"):
+    with pytest.raises(ValueError, match="2 fields but 1 SPS types"):
         Record(_Point, UInt16)
-    with pytest.raises(TypeError, match="attrs class"):
+    with pytest.raises(TypeError, match="record class"):
         Record(int, UInt8)
 
 
