@@ -1,13 +1,17 @@
 """The dynamic-library client of an EPC (LLVM's ``EPCGenericDylibManager``).
 
-| call   | LLVM 14                                                   | LLVM 22                                               |
-|--------|-----------------------------------------------------------|-------------------------------------------------------|
-| open   | ``open(Inst, path, mode) -> Expected<u64 handle>``        | the same, the handle is an opaque address             |
-| lookup | ``lookup(Inst, handle, [(name, required)]) -> [addr]``    | ``resolve(handle, [(name, required)]) -> [Optional<(addr, flags)>]`` |
+| call   | LLVM 14-17                                             | LLVM 18-21                                          | LLVM 22                                               |
+|--------|--------------------------------------------------------|-----------------------------------------------------|-------------------------------------------------------|
+| open   | ``open(Inst, path, mode) -> Expected<u64 handle>``     | the same                                            | the same, the handle is an opaque address             |
+| lookup | ``lookup(Inst, handle, [(name, required)]) -> [addr]`` | the same name ``-> [(addr, flags)]``                | ``resolve(handle, [(name, required)]) -> [Optional<(addr, flags)>]`` |
+
+(`protocol.DylibLookup`; each version's variant is its row of `protocol.LLVM_PROTOCOLS`.) The
+two ``lookup`` answers differ in size (8 or 10 bytes per name), so an answer is read as the one
+it fits: 17 and 18 are inferred rows, and either is understood whichever was announced.
 
 An empty path opens the executor process itself (its global symbols). Names go out exactly as
-given (no mangling). A symbol not found comes back as None (14 sends address 0, 22 ``None`` or
-address 0); a *required* one that is missing is an error (LLVM 14's executor and orcrt's answer
+given (no mangling). A symbol not found comes back as None (address 0, or 22's ``None``); a
+*required* one that is missing is an error (LLVM 14-21's executor and orcrt's answer
 ``Missing definition for <name>``; LLVM 22's answers None, and the EPC raises the same error).
 """
 
@@ -17,6 +21,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import protocol
+from actors import RemoteCallError
 from protocol import ExecutorSymbolDef, SymbolLookup
 
 from ._epc_errors import ExecutorCallError
@@ -79,14 +84,11 @@ class EPCDylibManager:
             for item in symbols
         ]
         found: list[ExecutorSymbolDef | None]
-        if self._epc.llvm_major == 14:
-            addresses = await self._epc._checked(
-                protocol.DYLIB_LOOKUP, self.instance, handle, lookups
-            )
-            found = [ExecutorSymbolDef(addr=address) if address else None for address in addresses]
-        else:
+        if self._epc.llvm_protocol.dylib_lookup is protocol.DylibLookup.RESOLVE:
             definitions = await self._epc._checked(protocol.DYLIB_RESOLVE, handle, lookups)
             found = [item if item is not None and item.addr else None for item in definitions]
+        else:
+            found = await self._lookup(handle, lookups)
         if len(found) != len(lookups):
             raise protocol.DecodeError(
                 f"the executor answered a lookup of {len(lookups)} symbols with "
@@ -100,3 +102,38 @@ class EPCDylibManager:
                     f"Missing definition for {item.name}", function=protocol.DYLIB_RESOLVE.name
                 )
         return found
+
+    async def _lookup(
+        self, handle: int, lookups: list[SymbolLookup]
+    ) -> list[ExecutorSymbolDef | None]:
+        """``lookup_wrapper``: its answer read as addresses or as symbol definitions,
+        whichever it fits (the row's variant is tried first)."""
+        epc = self._epc
+        defs = epc.llvm_protocol.dylib_lookup is protocol.DylibLookup.SYMBOL_DEFS
+        first, second = (
+            (protocol.DYLIB_LOOKUP_SYMBOL_DEFS, protocol.DYLIB_LOOKUP)
+            if defs
+            else (protocol.DYLIB_LOOKUP, protocol.DYLIB_LOOKUP_SYMBOL_DEFS)
+        )
+        where = epc.bootstrap_address(protocol.DYLIB_LOOKUP.name)
+        payload = await epc.call_wrapper(where, first.encode_args(self.instance, handle, lookups))
+        try:
+            value = first.decode_result(payload)
+        except protocol.DecodeError as exc:
+            try:
+                value = second.decode_result(payload)
+            except protocol.DecodeError:
+                if not payload:
+                    raise RemoteCallError(
+                        f"{first.name} answered with an empty payload (an out-of-band error; "
+                        "see the executor's stderr)"
+                    ) from exc
+                raise exc from None
+        if isinstance(value, protocol.Failure):
+            raise ExecutorCallError(value.message, function=first.name)
+        return [
+            (item if item.addr else None)
+            if isinstance(item, ExecutorSymbolDef)
+            else (ExecutorSymbolDef(addr=item) if item else None)
+            for item in value
+        ]
