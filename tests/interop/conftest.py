@@ -12,7 +12,9 @@ import itertools
 import sys
 import sysconfig
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 
@@ -36,7 +38,8 @@ from tests.interop._processes import (
 
 @pytest.fixture(scope="session", params=LLVM_VERSIONS, ids=[f"llvm{v}" for v in LLVM_VERSIONS])
 def llvm_tools(request: pytest.FixtureRequest) -> LLVMTools:
-    """The LLVM version under test (14 or 22); skips if it is not installed."""
+    """The LLVM version under test (each tested row of the version table: 14, 15, 16, 19, 22);
+    skips if it is not installed."""
     version: int = request.param
     found = find_llvm_tools(version)
     if isinstance(found, str):
@@ -130,6 +133,30 @@ def jitlink(tmp_path: Path, executor_wrapper: Path) -> RunJitlink:
             timeout=timeout,
             stdin=stdin,
         )
+
+    return run
+
+
+class RunBoth(Protocol):
+    """The ``jitlink_both`` fixture: the same llvm-jitlink run against orcrt-executor and
+    against LLVM's executor of that version, at once; ``(ours, theirs)``. Keywords as for
+    :class:`RunJitlink`."""
+
+    def __call__(
+        self, tools: LLVMTools, args: Sequence[str], **options: Any
+    ) -> tuple[JitlinkRun, JitlinkRun]: ...
+
+
+@pytest.fixture
+def jitlink_both(jitlink: RunJitlink, orcrt_executor: Path) -> RunBoth:
+    """Both runs of a comparison concurrently (separate directories, processes and pipes, so
+    nothing is shared; two CPUs make the pair take about as long as one run)."""
+
+    def run(tools: LLVMTools, args: Sequence[str], **options: Any) -> tuple[JitlinkRun, JitlinkRun]:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            ours = pool.submit(jitlink, tools, orcrt_executor, args, **options)
+            theirs = pool.submit(jitlink, tools, tools.executor, args, **options)
+            return ours.result(), theirs.result()
 
     return run
 
