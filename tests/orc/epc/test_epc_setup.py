@@ -24,7 +24,10 @@ from .conftest import children, fake_executor, llvm_executor, orcrt_command
 pytestmark = [pytest.mark.timeout(30)]
 
 
-@pytest.mark.parametrize("major", [14, 22])
+TESTED = [major for major, row in protocol.LLVM_PROTOCOLS.items() if not row.inferred]
+
+
+@pytest.mark.parametrize("major", TESTED)
 @pytest.mark.asyncio
 async def test_epc_setup_generation_from_the_llvm_path(major: int) -> None:
     """A spawned LLVM executor's major comes from its path (/usr/lib/llvm-NN/...)."""
@@ -42,6 +45,33 @@ async def test_epc_setup_generation_from_the_setup_layout(major: int) -> None:
     """Without a version or an llvm-NN path, the Setup's own layout decides."""
     async with spawn_executor(orcrt_command(major)) as epc:
         assert epc.llvm_major == major
+
+
+@pytest.mark.parametrize("major", TESTED)
+@pytest.mark.asyncio
+@requires_x86_64
+async def test_epc_setup_recognises_llvm_executors_without_a_hint(major: int) -> None:
+    """Started through /usr/bin/env (no llvm-NN in the command), each LLVM's executor is
+    recognised from its Setup alone (15's Setup is 14's: spoken to as 14, which speaks alike),
+    and code runs: reserve, finalize, run, release, clean end."""
+    async with spawn_executor(["/usr/bin/env", str(llvm_executor(major))]) as epc:
+        assert epc.llvm_major == (14 if major == 15 else major)
+        code = return_int(major)
+        base = await epc.memory_manager.reserve(epc.page_size)
+        await epc.memory_manager.finalize([Segment(MemProt.READ | MemProt.EXEC, base, 8, code)])
+        assert await epc.run_as_main(base) == major
+        await epc.memory_manager.release([base])
+    assert epc.process is not None
+    assert epc.process.returncode == 0
+
+
+@pytest.mark.asyncio
+async def test_epc_setup_layout_of_an_inferred_row_yields_to_the_setup() -> None:
+    """Told an inferred major (17: a bootstrap map, by inference) and met with a Setup without
+    a map, the EPC believes the Setup: it speaks the row it recognises (16) instead of failing."""
+    async with spawn_executor(orcrt_command(16), llvm_major=17) as epc:
+        assert epc.llvm_major == 16
+        assert epc.llvm_protocol.setup_layout is protocol.SetupLayout.WITHOUT_MAP
 
 
 @pytest.mark.asyncio
