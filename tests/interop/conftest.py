@@ -97,7 +97,8 @@ def jitlink(tmp_path: Path, executor_wrapper: Path) -> RunJitlink:
     Behind the wrapper orcrt-executor's parent is a shell, not llvm-jitlink, so it cannot detect
     the LLVM version: ORCRT_LLVM_VERSION tells it. ``direct=True`` runs test the detection.
     ``env`` changes the run's environment (None removes a variable); ``stdin`` is fed to
-    llvm-jitlink's standard input, which the executor inherits (default: /dev/null).
+    llvm-jitlink's standard input, which the executor inherits (default: /dev/null); ``serve``
+    is the LLVM major orcrt-executor is told (default: the controller's).
     """
     counter = itertools.count()
 
@@ -110,6 +111,7 @@ def jitlink(tmp_path: Path, executor_wrapper: Path) -> RunJitlink:
         timeout: float = RUN_TIMEOUT,
         env: Mapping[str, str | None] | None = None,
         stdin: bytes | None = None,
+        serve: int | None = None,
     ) -> JitlinkRun:
         run_dir = tmp_path / f"run{next(counter)}"
         run_dir.mkdir()
@@ -129,7 +131,7 @@ def jitlink(tmp_path: Path, executor_wrapper: Path) -> RunJitlink:
             args,
             run_dir,
             wrapped_executor=executor,
-            env={**(env or {}), "ORCRT_LLVM_VERSION": str(tools.version)},
+            env={**(env or {}), "ORCRT_LLVM_VERSION": str(serve or tools.version)},
             timeout=timeout,
             stdin=stdin,
         )

@@ -126,3 +126,29 @@ def test_llvm_jitlink_orcrt_executor_detects_controller_version(
     """Started by llvm-jitlink itself, without ORCRT_LLVM_VERSION, orcrt-executor serves it."""
     run = jitlink(llvm_tools, orcrt_executor, [str(programs["hello"])], direct=True)
     assert (run.stdout, run.returncode, run.stderr) == ("Hello, world!\n", 42, ""), _show(run)
+
+
+# An inferred row whose protocol is a superset of a tested version's (the same memory manager,
+# lookup answer and Setup layout, plus the other ways its neighbours might use) must serve
+# that version's controller: the part of the inference that can be run here.
+INFERRED_SERVED_BY = [(18, 19), (20, 19), (21, 19)]
+
+
+@pytest.mark.parametrize(("served", "llvm_tools"), INFERRED_SERVED_BY, indirect=["llvm_tools"])
+@pytest.mark.parametrize("name", ["hello", "eh", "hello_debug"])
+def test_llvm_jitlink_inferred_rows_serve_their_tested_neighbour(
+    served: int,
+    name: str,
+    llvm_tools: LLVMTools,
+    programs: InteropPrograms,
+    orcrt_executor: Path,
+    jitlink: RunJitlink,
+) -> None:
+    """orcrt-executor told 18, 20 or 21 serves LLVM 19's llvm-jitlink: eh-frames registered
+    (eh.o catches), debug objects registered (-g), process symbols resolved."""
+    program = PROGRAMS[name]
+    run = jitlink(llvm_tools, orcrt_executor, [str(programs[name])], serve=served)
+    assert (run.stdout, run.returncode, run.stderr) == (program.stdout, program.returncode, ""), (
+        _show(run)
+    )
+    assert (run.executor_status, run.executor_stderr) == (0, ""), _show(run)
