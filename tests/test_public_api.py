@@ -46,6 +46,10 @@ ORC_API = {
     "InProcessEPC", "JITDispatchInfo", "MissingBootstrapSymbolError", "Segment",
     "SimpleRemoteEPC", "UnansweredCall", "connect_executor", "open_inprocess_executor",
     "spawn_executor", "sps_handler",
+    # ObjectLinkingLayer and the link driver (issue #10): PLAN.md contract 4
+    "EHFrameRegistrationPlugin", "EPCDynamicLibrarySearchGenerator", "GraphDumpPlugin",
+    "LinkPlugin", "LinkedGraph", "MemoryManager", "ObjectLinkingLayer",
+    "ObjectMaterializationUnit", "register_jit_dispatch_handlers",
 }  # fmt: skip
 
 # The JIT linker's pure core (issue #10): PLAN.md contract 3.

@@ -91,7 +91,9 @@ class EPCDylibManager:
             addresses = await self._epc._checked(
                 protocol.DYLIB_LOOKUP, self.instance, handle, lookups
             )
-            found = [ExecutorSymbolDef(address, _EXPORTED) if address else None for address in addresses]
+            found = [
+                ExecutorSymbolDef(address, _EXPORTED) if address else None for address in addresses
+            ]
         else:
             definitions = await self._epc._checked(protocol.DYLIB_RESOLVE, handle, lookups)
             found = [

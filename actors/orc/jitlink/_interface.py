@@ -28,7 +28,8 @@ from typing import Final
 
 import attrs
 
-from .._flags import JITSymbolFlags
+from actors.orc._flags import JITSymbolFlags
+
 from ._elf import (
     SHF_ALLOC,
     SHN_ABS,
