@@ -37,7 +37,12 @@ from actors import ActorError, DisconnectedError
 
 from ._epc import ExecutorProcessControl
 from ._epc_errors import ExecutorCallError, MissingBootstrapSymbolError
-from ._errors import DuplicateDefinitionError, FailedToMaterializeError, OrcError
+from ._errors import (
+    DuplicateDefinitionError,
+    FailedToMaterializeError,
+    OrcError,
+    UnsatisfiedSymbolDependenciesError,
+)
 from ._flags import JITDylibLookupFlags
 from ._jitdylib import JITDylib
 
@@ -82,6 +87,13 @@ def _user_error(error: BaseException) -> bool:
     )
 
 
+def _leaves(error: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups, or ``error`` itself."""
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
+    return [error]
+
+
 def _one_line(error: BaseException) -> str:
     text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
     return " ".join(text.split()) or type(error).__name__
@@ -111,7 +123,9 @@ class _Run:
 
     def report(self, error: BaseException) -> None:
         """The session's error reporter: link failures and other errors nobody waits for."""
-        if isinstance(error, FailedToMaterializeError):
+        if self.reported and isinstance(
+            error, FailedToMaterializeError | UnsatisfiedSymbolDependenciesError
+        ):
             return  # a consequence of an error reported already (LLVM 22 hides these too)
         if self.executor_gone and isinstance(error, DisconnectedError):
             return  # the run's error said so already
@@ -144,9 +158,10 @@ class _Run:
             ) as es:
                 status = await self.session(es, epc)
         except Exception as exc:
-            if not (self.executor_gone and isinstance(exc, DisconnectedError)):
-                self.print_error(exc)
-                status = 1
+            for error in _leaves(exc):
+                if not (self.executor_gone and isinstance(error, DisconnectedError)):
+                    self.print_error(error)
+                    status = 1
         return status
 
     async def open_executor(self) -> ExecutorProcessControl:
