@@ -50,6 +50,11 @@ ORC_API = {
     "EHFrameRegistrationPlugin", "EPCDynamicLibrarySearchGenerator", "GraphDumpPlugin",
     "LinkPlugin", "LinkedGraph", "MemoryManager", "ObjectLinkingLayer",
     "ObjectMaterializationUnit", "register_jit_dispatch_handlers",
+    # IR, lazy compilation, LLJIT (issue #11)
+    "CompileOnDemandLayer", "IRCompileLayer", "IRCompiler", "IRLayer", "IRMaterializationUnit",
+    "IRModule", "IRTarget", "IRTransformLayer", "LazyReexportsManager", "ModuleTransform",
+    "ObjectEmitter", "PartitionFunction", "compile_requested", "compile_whole_module",
+    "lazy_reexports", "optimize",
 }  # fmt: skip
 
 # The JIT linker's pure core (issue #10): PLAN.md contract 3.
