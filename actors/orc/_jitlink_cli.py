@@ -22,7 +22,6 @@ import enum
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Final
 
 __all__ = [
@@ -61,9 +60,9 @@ class Kind(enum.Enum):
     """Print the option table and exit 0."""
 
 
-@dataclass(frozen=True)
 class Option:
-    """One row of the option table.
+    """One row of the option table (a plain class: ``dataclasses`` would cost this start-up
+    path a tenth of its imports).
 
     Attributes:
         name: the spelling without dashes (``oop-executor``).
@@ -73,11 +72,19 @@ class Option:
         default: the value when absent (OPTIONAL_VALUE: the value when given bare).
     """
 
-    name: str
-    kind: Kind
-    help: str
-    metavar: str = "value"
-    default: object = None
+    __slots__ = ("default", "help", "kind", "metavar", "name")
+
+    def __init__(
+        self, name: str, kind: Kind, help: str, metavar: str = "value", default: object = None
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.help = help
+        self.metavar = metavar
+        self.default = default
+
+    def __repr__(self) -> str:
+        return f"Option({self.name!r}, {self.kind})"
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -115,9 +122,8 @@ class UsageError(Exception):
     """The command line is wrong (printed after ``orcrt-jitlink: ``, exit status 1)."""
 
 
-@dataclass
 class CommandLine:
-    """A parsed command line.
+    """A parsed command line (made by `parse_command_line`).
 
     Attributes:
         values: option name -> value (defaults filled in; LIST options are lists; ORDERED
@@ -128,9 +134,18 @@ class CommandLine:
         program_args: the arguments after ``-args``.
     """
 
-    values: dict[str, object] = field(default_factory=dict)
-    inputs: list[tuple[str, str]] = field(default_factory=list)
-    program_args: list[str] = field(default_factory=list)
+    __slots__ = ("inputs", "program_args", "values")
+
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+        self.inputs: list[tuple[str, str]] = []
+        self.program_args: list[str] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"CommandLine(values={self.values!r}, inputs={self.inputs!r}, "
+            f"program_args={self.program_args!r})"
+        )
 
     def value(self, name: str) -> object:
         """The value of option ``name`` (its default when absent).

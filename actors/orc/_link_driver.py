@@ -219,6 +219,11 @@ class _Link:
 
         def finish() -> tuple[LinkResult, list[SymbolDependenceGroup]]:
             result = linker.finish(addresses)
+            if not sources:
+                # Every external was Ready when looked up: nothing this graph defines can
+                # wait for anything (its internal dependencies are emitted in the same
+                # call), so the groups (a walk over every block and edge) are not needed.
+                return result, []
             return result, _dependence_groups(graph, owned_names, target, sources)
 
         result, groups = await asyncio.to_thread(finish)
