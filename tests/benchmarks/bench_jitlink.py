@@ -141,7 +141,7 @@ def _whole_runs(llvm: int, objects: dict[str, Path], pairs: int) -> dict[str, tu
     results: dict[str, tuple[float, float]] = {}
     for name, expected in (("hello", 42), ("large", 0)):
         times: dict[str, list[float]] = {"orcrt": [], "llvm": []}
-        for side, argv in sides.items():  # warm-up: page cache, first-run costs
+        for argv in sides.values():  # warm-up: page cache, first-run costs
             _wall([*argv, str(objects[name])], expected)
         for _ in range(pairs):
             for side, argv in sides.items():
@@ -150,7 +150,7 @@ def _whole_runs(llvm: int, objects: dict[str, Path], pairs: int) -> dict[str, tu
     return results
 
 
-async def _our_link_times(llvm: int, path: Path, rounds: int) -> list[float]:
+async def _our_link_times(llvm: int, data: bytes, name: str, rounds: int) -> list[float]:
     """Wall time of the entry-point lookup (the whole link) through the layer, per round."""
     from actors.orc import (
         EPCDynamicLibrarySearchGenerator,
@@ -160,7 +160,6 @@ async def _our_link_times(llvm: int, path: Path, rounds: int) -> list[float]:
         spawn_executor,
     )
 
-    data = path.read_bytes()
     times = []
     epc = await spawn_executor(_tool(llvm, "llvm-jitlink-executor"))
     async with open_execution_session(epc=epc) as es:
@@ -176,7 +175,7 @@ async def _our_link_times(llvm: int, path: Path, rounds: int) -> list[float]:
             await jd.add_to_link_order(process)
             gc.collect()
             start = time.perf_counter()
-            await layer.add(jd, data, path.name)
+            await layer.add(jd, data, name)
             await es.lookup([(jd, JITDylibLookupFlags.MATCH_ALL_SYMBOLS)], ["main"])
             elapsed = time.perf_counter() - start
             if round_:  # the first round warms up
@@ -192,8 +191,8 @@ def _llvm_link_time(llvm: int, path: Path, rounds: int) -> float:
     found = []
     for _ in range(rounds):
         done = subprocess.run(argv, capture_output=True, text=True, check=True)
-        line = next(l for l in done.stderr.splitlines() + done.stdout.splitlines()
-                    if "time to link object files" in l)  # fmt: skip
+        line = next(text for text in done.stderr.splitlines() + done.stdout.splitlines()
+                    if "time to link object files" in text)  # fmt: skip
         found.append(float(re.findall(r"([0-9.]+) \(", line)[-1]))
     return statistics.median(found)
 
@@ -223,7 +222,8 @@ def main() -> None:
     rows = []
     for name in ("1k", "10k", "large", "100k"):
         path = objects[name]
-        ours = statistics.median(asyncio.run(_our_link_times(options.llvm, path, options.rounds)))
+        link_times = _our_link_times(options.llvm, path.read_bytes(), path.name, options.rounds)
+        ours = statistics.median(asyncio.run(link_times))
         theirs = _llvm_link_time(options.llvm, path, options.rounds)
         relocations = _relocations(path)
         rows.append((name, relocations, ours, theirs))
