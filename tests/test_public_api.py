@@ -49,7 +49,8 @@ ORC_API = {
     # ObjectLinkingLayer and the link driver (issue #10): PLAN.md contract 4
     "EHFrameRegistrationPlugin", "EPCDynamicLibrarySearchGenerator", "GraphDumpPlugin",
     "LinkPlugin", "LinkedGraph", "MemoryManager", "ObjectLinkingLayer",
-    "ObjectMaterializationUnit", "register_jit_dispatch_handlers",
+    "ObjectMaterializationUnit", "StaticLibraryDefinitionGenerator",
+    "register_jit_dispatch_handlers",
     # IR, lazy compilation, LLJIT (issue #11)
     "CompileOnDemandLayer", "IRCompileLayer", "IRCompiler", "IRLayer", "IRMaterializationUnit",
     "IRModule", "IRTarget", "IRTransformLayer", "LazyReexportsManager", "ModuleTransform",
@@ -70,6 +71,7 @@ JITLINK_API = {
     "is_initializer_section", "keep_bounded_sections_alive", "keep_initializers_alive", "link",
     "mark_live", "object_interface", "optimize_got_and_stubs", "prune", "read_object",
     "relocation_name", "split_eh_frame", "DependenceGroup", "dependence_groups",
+    "ARCHIVE_MAGIC", "Archive", "ArchiveMember", "is_archive", "read_archive",
 }  # fmt: skip
 
 

@@ -120,6 +120,9 @@ if TYPE_CHECKING:
     from ._session import SearchOrderItem as SearchOrderItem
     from ._session import open_execution_session as open_execution_session
     from ._session_blocking import ExecutionSessionBlocking as ExecutionSessionBlocking
+    from ._static_library import (
+        StaticLibraryDefinitionGenerator as StaticLibraryDefinitionGenerator,
+    )
     from ._tracker import ResourceManager as ResourceManager
     from ._tracker import ResourceTracker as ResourceTracker
     from ._tracker import ResourceTrackerBlocking as ResourceTrackerBlocking
@@ -200,6 +203,7 @@ _EXPORTS: dict[str, str] = {
     "LinkPlugin": "_link_plugin",
     "ObjectLinkingLayer": "_object_layer",
     "ObjectMaterializationUnit": "_object_layer",
+    "StaticLibraryDefinitionGenerator": "_static_library",
     "CompileOnDemandLayer": "_cod",
     "PartitionFunction": "_cod",
     "compile_requested": "_cod",

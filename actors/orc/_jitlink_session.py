@@ -9,9 +9,11 @@ What ``llvm-jitlink`` does between parsing and exiting (orcv2-reference.md §5),
 2. the session: an ExecutionSession, an ObjectLinkingLayer (eh-frames registered as the
    executor's generation wants), ``-preload`` libraries opened, LLVM 22's JITDylib layout:
    ``Process`` (the executor's symbols, minus the entry point's name) and ``main`` linking
-   against it; ``-jd`` opens more JITDylibs, ``-L``/``-l`` add libraries to the current one;
+   against it; ``-jd`` opens more JITDylibs, ``-L``/``-l`` add libraries to the current one
+   (``lib<name>.so``: a generator searching it in the executor; ``lib<name>.a``: an archive);
 3. the inputs: each object's symbols defined lazily in its JITDylib (a duplicate strong
-   definition fails here, naming both objects);
+   definition fails here, naming both objects); a ``.a`` input is a static archive whose
+   members join as lookups need them;
 4. the entry point looked up (all JITDylibs, all symbols): this links everything it reaches;
 5. ``-noexec`` stops here (status 0); otherwise ``main(argc, argv)`` runs with the
    ``-args``, and its result, reduced to 8 bits, is the exit status;
@@ -285,20 +287,31 @@ class _Run:
                         f"While linking {current.name}, could not find library for -l{value}"
                     )
                 if library.suffix == ".a":
-                    raise JitlinkError(
-                        f"-l{value}: {library} is a static archive; archives are not supported yet"
-                    )
-                generator = await EPCDynamicLibrarySearchGenerator.load(es, str(library))
-                await current.add_generator(generator)
+                    await self.add_archive(layer, current, str(library))
+                else:
+                    generator = await EPCDynamicLibrarySearchGenerator.load(es, str(library))
+                    await current.add_generator(generator)
             else:
                 status = await self.add_object(layer, current, value)
                 if status is not None:
                     return status
         return None
 
+    async def add_archive(self, layer: ObjectLinkingLayer, jd: JITDylib, path: str) -> None:
+        """A static archive: its members join ``jd`` as lookups need them (llvm-jitlink
+        recognizes archives by the ``.a`` extension)."""
+        from ._static_library import StaticLibraryDefinitionGenerator
+
+        try:
+            generator = await StaticLibraryDefinitionGenerator.load(layer, path)
+        except OSError as exc:
+            raise JitlinkError(f"{path}: {exc.strerror or exc}") from exc
+        await jd.add_generator(generator)
+
     async def add_object(self, layer: ObjectLinkingLayer, jd: JITDylib, path: str) -> int | None:
         if path.endswith(".a"):
-            raise JitlinkError(f"{path}: static archives are not supported yet")
+            await self.add_archive(layer, jd, path)
+            return None
         try:
             data = await asyncio.to_thread(Path(path).read_bytes)
         except OSError as exc:

@@ -265,3 +265,24 @@ async def test_options_tcp_executor(
         assert (run.status, run.stdout, run.stderr) == (42, "", "")
         ended = await executor.wait()
         assert (ended.returncode, ended.stdout) == (0, "Hello, world!\n")
+
+
+def test_options_static_archives(
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    orcrt_jitlink: Path,
+    env: dict[str, str],
+) -> None:
+    """A ``.a`` input, and ``-L``/``-l`` finding ``lib<name>.a``: the members a lookup needs
+    are linked; stdout and status as llvm-jitlink 22's."""
+    objects = objects_of(22, tmp_path_factory)
+    archive = tmp_path / "libmulti.a"
+    llvm_ar = str(llvm_tool(22, "llvm-ar"))
+    run_one([llvm_ar, "rcs", str(archive), str(objects.get("multi_lib.c", "O2"))], env)
+    main = str(objects.get("multi_main.c", "O2"))
+    jitlink22 = str(llvm_tool(22, "llvm-jitlink"))
+    for argv in ([main, str(archive)], [f"-L{tmp_path}", "-lmulti", main]):
+        reference = run_one([jitlink22, *argv], env)
+        run = _run(orcrt_jitlink, env, *argv)
+        assert (run.stdout, run.status) == (reference.stdout, reference.status), run.show()
+        assert run.status == 13
