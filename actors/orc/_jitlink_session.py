@@ -28,6 +28,7 @@ An error that is not a user's (a bug) gets its traceback.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import re
 import sys
@@ -224,17 +225,24 @@ class _Run:
         main_jd = await es.create_jitdylib("main")
         await main_jd.set_link_order(tail)
         jds = [main_jd]
-        status = await self.add_inputs(es, layer, main_jd, jds, tail)
-        if status is not None:
-            return status
-        if cmd.flag("show-init-es"):
-            print(await es.dump(), end="", flush=True)
+        # Linking builds graphs full of reference cycles (blocks, symbols, edges) that live
+        # until the link ends; the cyclic collector walking them mid-link is wasted time
+        # (measured: ~8% of a large object's whole run). It is back on before main runs.
+        gc.disable()
         try:
-            found = await es.lookup([(jd, _ALL) for jd in jds], [entry])
-        except Exception as exc:
-            if not (isinstance(exc, FailedToMaterializeError) and self.reported):
-                self.print_error(exc)
-            return 1
+            status = await self.add_inputs(es, layer, main_jd, jds, tail)
+            if status is not None:
+                return status
+            if cmd.flag("show-init-es"):
+                print(await es.dump(), end="", flush=True)
+            try:
+                found = await es.lookup([(jd, _ALL) for jd in jds], [entry])
+            except Exception as exc:
+                if not (isinstance(exc, FailedToMaterializeError) and self.reported):
+                    self.print_error(exc)
+                return 1
+        finally:
+            gc.enable()
         if self.reported:
             return 1  # an error without a caller (e.g. in a link the entry did not need)
         if cmd.flag("show-entry-es"):
