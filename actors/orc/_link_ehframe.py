@@ -59,7 +59,8 @@ class EHFrameRegistrationPlugin(LinkPlugin):
                 epc.bootstrap_address(_REGISTER_22.name, need),
                 epc.bootstrap_address(_DEREGISTER_22.name, need),
             )
-        self._wrappers: asyncio.Future[tuple[int, int]] | None = None
+        self._wrappers: tuple[int, int] | None = None
+        self._looking: asyncio.Event | None = None
         self._registered: dict[int, list[ExecutorAddrRange]] = {}
 
     def __repr__(self) -> str:
@@ -120,9 +121,17 @@ class EHFrameRegistrationPlugin(LinkPlugin):
     async def _find_wrappers(self) -> tuple[int, int]:
         """LLVM 14: the register/deregister wrappers, looked up once (required) in the
         executor process, as ``EPCEHFrameRegistrar::Create`` does."""
-        if self._wrappers is None:
-            self._wrappers = asyncio.ensure_future(self._lookup_wrappers())
-        return await asyncio.shield(self._wrappers)
+        while self._wrappers is None:
+            if self._looking is None:
+                done = self._looking = asyncio.Event()
+                try:
+                    self._wrappers = await self._lookup_wrappers()
+                finally:
+                    self._looking = None
+                    done.set()
+            else:
+                await self._looking.wait()
+        return self._wrappers
 
     async def _lookup_wrappers(self) -> tuple[int, int]:
         dylibs = self._epc.dylibs

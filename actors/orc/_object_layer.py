@@ -115,7 +115,8 @@ class ObjectLinkingLayer(ResourceManager):
         self._page_size = page_size
         self._plugins: list[LinkPlugin] = []
         self._allocations: dict[int, list[int]] = {}
-        self._registration: asyncio.Future[None] | None = None
+        self._registered = False
+        self._registering: asyncio.Event | None = None
         if eh_frame_registration and epc is not None:
             from ._link_ehframe import EHFrameRegistrationPlugin
 
@@ -208,9 +209,19 @@ class ObjectLinkingLayer(ResourceManager):
     # -- resources ----------------------------------------------------------------------------
 
     async def _ensure_registered(self) -> None:
-        if self._registration is None:
-            self._registration = asyncio.ensure_future(self._es.register_resource_manager(self))
-        await asyncio.shield(self._registration)
+        """Register as the session's resource manager, once; concurrent first callers wait
+        for the one doing it (and try again themselves if it failed)."""
+        while not self._registered:
+            if self._registering is None:
+                done = self._registering = asyncio.Event()
+                try:
+                    await self._es.register_resource_manager(self)
+                    self._registered = True
+                finally:
+                    self._registering = None
+                    done.set()
+            else:
+                await self._registering.wait()
 
     def record_allocation(self, key: int, base: int) -> None:
         """File a finalized reservation under tracker ``key``. Called by the link driver on
