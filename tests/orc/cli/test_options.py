@@ -286,3 +286,26 @@ def test_options_static_archives(
         run = _run(orcrt_jitlink, env, *argv)
         assert (run.stdout, run.status) == (reference.stdout, reference.status), run.show()
         assert run.status == 13
+
+
+@pytest.mark.parametrize("kind", ["inprocess", "llvm14"])
+def test_options_exit_status_is_mains_low_byte(
+    kind: str, tmp_path: Path, orcrt_jitlink: Path, env: dict[str, str]
+) -> None:
+    """main returning 300 exits 44, returning -1 exits 255, as llvm-jitlink (checklist 63)."""
+    import subprocess
+
+    llvm_mc = str(llvm_tool(22, "llvm-mc"))
+    executor = (
+        [] if kind == "inprocess" else [f"-oop-executor={llvm_tool(14, 'llvm-jitlink-executor')}"]
+    )
+    reference_tool = str(llvm_tool(14, "llvm-jitlink"))
+    for value, status in ((300, 44), (-1, 255)):
+        source = tmp_path / f"ret{status}.s"
+        source.write_text(f".globl main\nmain: movl ${value}, %eax\n retq\n")
+        obj = tmp_path / f"ret{status}.o"
+        subprocess.run([llvm_mc, "-filetype=obj", "-triple=x86_64-pc-linux-gnu", str(source),
+                        "-o", str(obj)], check=True)  # fmt: skip
+        run = _run(orcrt_jitlink, env, *executor, obj)
+        reference = run_one([reference_tool, *executor, str(obj)], env)
+        assert run.status == reference.status == status, run.show()

@@ -86,3 +86,26 @@ async def test_graph_dump_plugin_prints_linked_graphs(assemble: Assemble) -> Non
         assert dump.startswith('Link graph "lib.o" post-fixup:\n')
         assert "lib_add1" in dump
         assert dump.endswith("\n")
+
+
+async def test_externals_are_looked_up_after_the_reservation(
+    assemble: Assemble, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The graph's memory is reserved before its externals are looked up, and the process
+    generator asks for them non-required (checklist 55, 57: LLVM 14's wire order)."""
+    async with open_harness("llvm14") as h:
+        calls: list[str] = []
+        original = h.epc.call_sps
+
+        async def spy(signature: Any, *args: Any, **kwargs: Any) -> Any:
+            if signature.name == protocol.DYLIB_LOOKUP.name:
+                calls.append(",".join(f"{s.name}{'!' if s.required else '?'}" for s in args[2]))
+            else:
+                calls.append(signature.name)
+            return await original(signature, *args, **kwargs)
+
+        monkeypatch.setattr(h.epc, "call_sps", spy)
+        await h.layer.add(h.main, assemble(src.STRLEN), "strlen.o")
+        assert await h.run_main() == 14
+        assert calls.index(protocol.MEMORY_RESERVE.name) < calls.index("strlen?")
+        assert calls.index("strlen?") < calls.index(protocol.MEMORY_FINALIZE.name)
