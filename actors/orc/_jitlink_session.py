@@ -193,7 +193,7 @@ class _Run:
             from ._epc_connect import spawn_executor
 
             try:
-                return await spawn_executor(command, env=env)
+                return await spawn_executor(command, env=env, inherit_stdin=True)
             except OSError as exc:
                 raise JitlinkError(f"cannot run the executor {command}: {exc}") from exc
         from ._epc_inprocess import open_inprocess_executor

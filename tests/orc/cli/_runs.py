@@ -90,11 +90,15 @@ def child_env(pycache: Path, extra: Mapping[str, str] | None = None) -> dict[str
     return env
 
 
-def run_one(argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None) -> Run:
-    """Run ``argv`` to its end (stdin from /dev/null); a hang fails after RUN_TIMEOUT."""
+def run_one(
+    argv: Sequence[str], env: Mapping[str, str], cwd: Path | None = None, stdin: str | None = None
+) -> Run:
+    """Run ``argv`` to its end (stdin: the text given, else /dev/null); a hang fails after
+    RUN_TIMEOUT."""
     done = subprocess.run(
         list(argv),
-        stdin=subprocess.DEVNULL,
+        input=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else None,
         capture_output=True,
         text=True,
         errors="replace",

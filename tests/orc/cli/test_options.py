@@ -309,3 +309,44 @@ def test_options_exit_status_is_mains_low_byte(
         run = _run(orcrt_jitlink, env, *executor, obj)
         reference = run_one([reference_tool, *executor, str(obj)], env)
         assert run.status == reference.status == status, run.show()
+
+
+_READS_STDIN = """
+#include <stdio.h>
+int main(void) {
+  char line[64];
+  if (!fgets(line, sizeof line, stdin)) return 9;
+  printf("read: %s", line);
+  return 3;
+}
+"""
+
+
+@pytest.mark.parametrize("kind", ["llvm14", "orcrt", "inprocess"])
+def test_options_program_reads_our_stdin(
+    kind: str, tmp_path: Path, orcrt_jitlink: Path, orcrt_executor: Path, env: dict[str, str]
+) -> None:
+    """The executor gets orcrt-jitlink's stdin, as llvm-jitlink's does: JIT'd code reads the
+    user's input."""
+    import subprocess
+
+    source = tmp_path / "reads.c"
+    source.write_text(_READS_STDIN)
+    obj = tmp_path / "reads.o"
+    clang = str(llvm_tool(14, "clang"))
+    subprocess.run([clang, "-c", "-O1", str(source), "-o", str(obj)], check=True)
+    llvm_executor = f"-oop-executor={llvm_tool(14, 'llvm-jitlink-executor')}"
+    executor = {"llvm14": [llvm_executor], "orcrt": [f"-oop-executor={orcrt_executor}"],
+                "inprocess": []}[kind]  # fmt: skip
+    run = run_one([str(orcrt_jitlink), *executor, str(obj)], env, stdin="a line\n")
+    reference = run_one(
+        [str(llvm_tool(14, "llvm-jitlink")), llvm_executor, str(obj)], env, stdin="a line\n"
+    )
+    assert (
+        (run.stdout, run.status)
+        == (reference.stdout, reference.status)
+        == (
+            "read: a line\n",
+            3,
+        )
+    )
