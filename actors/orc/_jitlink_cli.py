@@ -318,7 +318,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from ._jitlink_session import run
 
-    return run(parsed, prog=PROG)
+    try:
+        return run(parsed, prog=PROG)
+    except KeyboardInterrupt:
+        return 130  # interrupted (128 + SIGINT), without a traceback
 
 
 def entry() -> None:
