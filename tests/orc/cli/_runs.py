@@ -110,10 +110,12 @@ def run_one(
     return Run(tuple(argv), done.stdout, done.stderr, done.returncode)
 
 
-def run_all(commands: Sequence[Sequence[str]], env: Mapping[str, str]) -> list[Run]:
-    """Run every command, `PARALLEL` at a time; the results in order."""
+def run_all(
+    commands: Sequence[tuple[Sequence[str], Mapping[str, str]]], env: Mapping[str, str]
+) -> list[Run]:
+    """Run every (command, extra environment), `PARALLEL` at a time; the results in order."""
     with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        return list(pool.map(lambda argv: run_one(argv, env), commands))
+        return list(pool.map(lambda job: run_one(job[0], {**env, **job[1]}), commands))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ libm, eh, hello_debug, global_ctor, undef; copies live in that directory too).
 The matrix (about 140 runs of ours, two at a time, in one batch per session):
 
 - every program with every executor kind: LLVM 14's and LLVM 22's ``llvm-jitlink-executor``,
-  orcrt's ``orcrt-executor``, and in process;
+  orcrt's ``orcrt-executor`` (speaking 22, and 14), and in process;
 - the full cross product clang 14/22 x (-O0 -fPIC, -O2 (PIE), -O2 -fno-pic, and for some
   programs -O1 -mcmodel=large and -O2 -fno-plt) with LLVM's executor of the compiler's
   version (the executor kind cheapest to start).
@@ -37,7 +37,7 @@ from .conftest import objects_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.llvm]
 
-KINDS = ("llvm14", "llvm22", "orcrt", "inprocess")
+KINDS = ("llvm14", "llvm22", "orcrt", "orcrt14", "inprocess")
 
 PROGRAMS: list[Program] = [
     *(program for program in JITLINK_PROGRAMS if not program.flags),
@@ -51,7 +51,7 @@ PROGRAMS: list[Program] = [
 _NEEDS_PIC = {"eh", "cxx"}
 # For "every program with every executor kind": (compiler, preferred variant) per kind.
 _KIND_BUILD = {"llvm14": (14, "O2"), "llvm22": (22, "O0-pic"), "orcrt": (22, "O2"),
-               "inprocess": (14, "O0-pic")}  # fmt: skip
+               "orcrt14": (14, "O0-pic"), "inprocess": (14, "O0-pic")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Case:
         """The llvm-jitlink (and executor) version of the reference run."""
         if self.kind in ("llvm14", "llvm22"):
             return int(self.kind[4:])
-        return 22 if self.kind == "orcrt" else self.compiler
+        return {"orcrt": 22, "orcrt14": 14}.get(self.kind, self.compiler)
 
 
 def _variants(program: Program) -> tuple[str, ...]:
@@ -141,6 +141,7 @@ def _expected(case: Case) -> tuple[str, int] | None:
 
 
 def _commands(case: Case, jitlink: Path, paths: list[str]) -> tuple[list[str], list[str]]:
+    """(ours, llvm-jitlink's) command lines."""
     args = ["-args", *case.program.args] if case.program.args else []
     reference_tool = str(llvm_tool(case.llvm_version, "llvm-jitlink"))
     if case.kind == "inprocess":
@@ -148,7 +149,7 @@ def _commands(case: Case, jitlink: Path, paths: list[str]) -> tuple[list[str], l
         reference = [reference_tool, *paths, *args]
         return ours, reference
     llvm_executor = f"-oop-executor={llvm_tool(case.llvm_version, 'llvm-jitlink-executor')}"
-    executor = "-oop-executor" if case.kind == "orcrt" else llvm_executor
+    executor = "-oop-executor" if case.kind.startswith("orcrt") else llvm_executor
     ours = [str(jitlink), executor, *paths, *args]
     reference = [reference_tool, llvm_executor, *paths, *args]
     return ours, reference
@@ -169,15 +170,15 @@ def runs(
         case = None if callspec is None else callspec.params.get("case")
         if isinstance(case, Case):
             selected.add(case.id)
-    commands: list[list[str]] = []
+    commands: list[tuple[list[str], dict[str, str]]] = []
     index: dict[str, tuple[int, int]] = {}
     seen: dict[tuple[str, ...], int] = {}
 
-    def add(argv: list[str]) -> int:
-        key = tuple(argv)
+    def add(argv: list[str], extra: dict[str, str]) -> int:
+        key = (*argv, *extra.values())
         if key not in seen:
             seen[key] = len(commands)
-            commands.append(argv)
+            commands.append((argv, extra))
         return seen[key]
 
     for case in CASES:
@@ -186,7 +187,10 @@ def runs(
         objects = objects_of(case.compiler, tmp_path_factory)
         paths = [str(objects.get(source, case.variant)) for source in case.program.sources]
         ours, reference = _commands(case, orcrt_jitlink, paths)
-        index[case.id] = (add(ours), add(reference))
+        # What a spawned orcrt-executor speaks (orcrt-jitlink's default: 22).
+        speak = {"orcrt": {"ORCRT_LLVM_VERSION": "22"}, "orcrt14": {"ORCRT_LLVM_VERSION": "14"}}
+        speak_ours = speak.get(case.kind, {})
+        index[case.id] = (add(ours, speak_ours), add(reference, {}))
     child = dict(env, PATH=f"{orcrt_executor.parent}:{env.get('PATH', '')}")
     results = run_all(commands, child)
     return {key: (results[a], results[b]) for key, (a, b) in index.items()}
