@@ -47,7 +47,8 @@ ORC_API = {
     "SimpleRemoteEPC", "UnansweredCall", "connect_executor", "open_inprocess_executor",
     "spawn_executor", "sps_handler",
     # ObjectLinkingLayer and the link driver (issue #10): PLAN.md contract 4
-    "EHFrameRegistrationPlugin", "EPCDynamicLibrarySearchGenerator", "GraphDumpPlugin",
+    "DebugObjectPlugin", "EHFrameRegistrationPlugin", "EPCDynamicLibrarySearchGenerator",
+    "GraphDumpPlugin",
     "LinkPlugin", "LinkedGraph", "MemoryManager", "ObjectLinkingLayer",
     "ObjectMaterializationUnit", "StaticLibraryDefinitionGenerator",
     "register_jit_dispatch_handlers",

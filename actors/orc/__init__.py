@@ -101,6 +101,7 @@ if TYPE_CHECKING:
     from ._jitdylib import JITDylibBlocking as JITDylibBlocking
     from ._lazy import LazyReexportsManager as LazyReexportsManager
     from ._lazy import lazy_reexports as lazy_reexports
+    from ._link_debug import DebugObjectPlugin as DebugObjectPlugin
     from ._link_driver import MemoryManager as MemoryManager
     from ._link_dump import GraphDumpPlugin as GraphDumpPlugin
     from ._link_ehframe import EHFrameRegistrationPlugin as EHFrameRegistrationPlugin
@@ -197,6 +198,7 @@ _EXPORTS: dict[str, str] = {
     "EPCDynamicLibrarySearchGenerator": "_epc_generator",
     "register_jit_dispatch_handlers": "_jit_dispatch",
     "MemoryManager": "_link_driver",
+    "DebugObjectPlugin": "_link_debug",
     "GraphDumpPlugin": "_link_dump",
     "EHFrameRegistrationPlugin": "_link_ehframe",
     "LinkedGraph": "_link_plugin",

@@ -101,6 +101,8 @@ OPTIONS: tuple[Option, ...] = (
            "dir"),
     Option("l", Kind.PREFIX, "Link the current JITDylib against lib<name>.so or lib<name>.a",
            "name"),
+    Option("debugger-support", Kind.FLAG, "Register objects with debug info with the "
+           "executor's GDB JIT interface (default: when running code)"),
     Option("no-process-syms", Kind.FLAG, "Do not resolve symbols in the executor process",
            default=False),
     Option("orc-runtime", Kind.VALUE, "ORC runtime archive (not supported yet)", "path"),

@@ -211,6 +211,16 @@ class _Run:
             from ._link_dump import GraphDumpPlugin
 
             layer.add_plugin(GraphDumpPlugin(pattern))
+        debugger = cmd.values["debugger-support"]
+        if debugger is None:
+            debugger = not cmd.flag("noexec")  # llvm-jitlink's default
+        if debugger:
+            from ._link_debug import DebugObjectPlugin
+
+            try:
+                layer.add_plugin(DebugObjectPlugin(epc, layer.memory_manager))
+            except MissingBootstrapSymbolError as exc:
+                self.warn(f"Debugger support not available: {_one_line(exc)}")
         for library in cmd.items("preload"):
             await epc.dylibs.open(library)
         entry = es.intern(cmd.text("entry") or "main")

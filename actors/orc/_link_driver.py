@@ -10,7 +10,7 @@ the session's loop; everything touching the session or the executor runs on the 
 |---|---|---|
 | 1 | thread | build the graph (`read_object`) |
 | 2 | loop | claim the weak definitions the MR is not responsible for (``define_materializing``); make the ones another definition won into external references |
-| 3 | loop | plugins' ``modify_pass_config`` |
+| 3 | loop | plugins' ``notify_materializing`` (the object's bytes), ``modify_pass_config`` |
 | 4 | thread | pre-prune passes (roots: the MR's symbols), prune, post-prune passes (GOT, stubs), layout |
 | 5 | loop | one ``reserve`` of the graph's page-rounded size (the small code model keeps a graph within +-2 GiB) |
 | 6 | thread | addresses, post-allocation passes |
@@ -203,6 +203,8 @@ class _Link:
         owned = mr.symbols
         owned_names = frozenset(str(name) for name in owned)
         config = default_passes(live_symbols=owned_names)
+        for plugin in self.plugins:
+            plugin.notify_materializing(mr, graph, self.data)
         for plugin in self.plugins:
             plugin.modify_pass_config(mr, graph, config)
         linker = GraphLinker(graph, config, page_size=self.page_size)

@@ -5,6 +5,7 @@ runs. Where each hook is called, in link order (orcv2-reference.md §3.2):
 
 | hook | when | may |
 |---|---|---|
+| `LinkPlugin.notify_materializing` | the graph is built from the object (weak definitions claimed or externalized) | look at the object file's bytes (a debug-object plugin copies them) |
 | `LinkPlugin.modify_pass_config` | after the graph is built and lost weak definitions are made external, before any pass | add passes to the graph's `PassConfiguration` (pre-prune, post-prune, post-allocation, pre-fixup, post-fixup) |
 | `LinkPlugin.notify_linked` | after the fixups and post-fixup passes, before finalize | add alloc actions (``linked.actions``): run by the executor at finalize and at release |
 | `LinkPlugin.notify_emitted` | after finalize, before the symbols are emitted (so before lookups waiting for Ready complete) | call into the executor (LLVM 14's eh-frame registration) |
@@ -58,6 +59,11 @@ class LinkPlugin:
     is reported), except in `notify_failed`, whose errors are reported, and the resource
     hooks, whose errors reach whoever removed or transferred the tracker.
     """
+
+    def notify_materializing(
+        self, mr: MaterializationResponsibility, graph: LinkGraph, object_bytes: bytes
+    ) -> None:
+        """A link of ``object_bytes`` starts (called once per link, on the loop, first)."""
 
     def modify_pass_config(
         self, mr: MaterializationResponsibility, graph: LinkGraph, config: PassConfiguration
