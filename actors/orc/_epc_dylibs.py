@@ -13,6 +13,9 @@ An empty path opens the executor process itself (its global symbols). Names go o
 given (no mangling). A symbol not found comes back as None (address 0, or 22's ``None``); a
 *required* one that is missing is an error (LLVM 14-21's executor and orcrt's answer
 ``Missing definition for <name>``; LLVM 22's answers None, and the EPC raises the same error).
+Found symbols come back as the ORC core's `ExecutorSymbolDef` (what generators define): LLVM
+14-17's executors report no flags, so they are EXPORTED as LLVM's controller assumes; from 18 on
+the flag byte is kept.
 """
 
 from __future__ import annotations
@@ -22,14 +25,19 @@ from typing import TYPE_CHECKING
 
 import protocol
 from actors import RemoteCallError
-from protocol import ExecutorSymbolDef, SymbolLookup
+from protocol import SymbolLookup
 
 from ._epc_errors import ExecutorCallError
+from ._flags import ExecutorSymbolDef, JITSymbolFlags
 
 if TYPE_CHECKING:
     from ._epc import ExecutorProcessControl
 
 __all__ = ["EPCDylibManager"]
+
+_EXPORTED = JITSymbolFlags.EXPORTED
+# The flag bits JITSymbolFlags knows (an executor may set others; they carry no meaning here).
+_KNOWN_FLAGS = 0x7F
 
 
 class EPCDylibManager:
@@ -71,8 +79,8 @@ class EPCDylibManager:
         referenced names (``required=False``) that are missing come back as None.
 
         Returns:
-            One entry per name, in order: the address and flags (14 reports every symbol as
-            Exported), or None.
+            One entry per name, in order: the address and flags (``actors.orc``'s
+            `ExecutorSymbolDef`; 14 reports every symbol as Exported), or None.
 
         Raises:
             ExecutorCallError: a required symbol is missing (``Missing definition for <name>``),
@@ -86,7 +94,7 @@ class EPCDylibManager:
         found: list[ExecutorSymbolDef | None]
         if self._epc.llvm_protocol.dylib_lookup is protocol.DylibLookup.RESOLVE:
             definitions = await self._epc._checked(protocol.DYLIB_RESOLVE, handle, lookups)
-            found = [item if item is not None and item.addr else None for item in definitions]
+            found = [_definition(item) for item in definitions]
         else:
             found = await self._lookup(handle, lookups)
         if len(found) != len(lookups):
@@ -132,8 +140,15 @@ class EPCDylibManager:
         if isinstance(value, protocol.Failure):
             raise ExecutorCallError(value.message, function=first.name)
         return [
-            (item if item.addr else None)
-            if isinstance(item, ExecutorSymbolDef)
-            else (ExecutorSymbolDef(addr=item) if item else None)
+            _definition(item)
+            if isinstance(item, protocol.ExecutorSymbolDef)
+            else (ExecutorSymbolDef(item, _EXPORTED) if item else None)
             for item in value
         ]
+
+
+def _definition(item: protocol.ExecutorSymbolDef | None) -> ExecutorSymbolDef | None:
+    """A wire symbol definition as the core's, None for absent or address 0."""
+    if item is None or not item.addr:
+        return None
+    return ExecutorSymbolDef(item.addr, item.flags & _KNOWN_FLAGS)
