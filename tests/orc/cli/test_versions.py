@@ -47,7 +47,7 @@ def test_cli_versions_drive_each_llvm_executor(
     returns what it is written to, with nothing else on stderr."""
     executor = llvm_tool(version, "llvm-jitlink-executor")
     objects = objects_of(14, tmp_path_factory)
-    commands = [
+    commands: list[tuple[list[str], dict[str, str], int]] = [
         (
             [str(orcrt_jitlink), f"-oop-executor={executor}", str(objects.get(source, variant))],
             {},
