@@ -6,8 +6,9 @@
 | lookup | ``lookup(Inst, handle, [(name, required)]) -> [addr]`` | the same name ``-> [(addr, flags)]``                | ``resolve(handle, [(name, required)]) -> [Optional<(addr, flags)>]`` |
 
 (`protocol.DylibLookup`; each version's variant is its row of `protocol.LLVM_PROTOCOLS`.) The
-two ``lookup`` answers differ in size (8 or 10 bytes per name), so an answer is read as the one
-it fits: 17 and 18 are inferred rows, and either is understood whichever was announced.
+two ``lookup`` answers differ in size (8 or 10 bytes per name), so one that does not fit the
+row's variant is read as the other: 17 and 18 are inferred rows, and either answer is
+understood whichever was announced.
 
 An empty path opens the executor process itself (its global symbols). Names go out exactly as
 given (no mangling). A symbol not found comes back as None (address 0, or 22's ``None``); a
@@ -24,7 +25,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import protocol
-from actors import RemoteCallError
 from protocol import SymbolLookup
 
 from ._epc_errors import ExecutorCallError
@@ -114,8 +114,9 @@ class EPCDylibManager:
     async def _lookup(
         self, handle: int, lookups: list[SymbolLookup]
     ) -> list[ExecutorSymbolDef | None]:
-        """``lookup_wrapper``: its answer read as addresses or as symbol definitions,
-        whichever it fits (the row's variant is tried first)."""
+        """``lookup_wrapper``, its answer read as the row's variant (addresses or symbol
+        definitions); an answer that fits only the other one (an inferred row's guess was
+        wrong) is asked again and read as that: lookups change nothing in the executor."""
         epc = self._epc
         defs = epc.llvm_protocol.dylib_lookup is protocol.DylibLookup.SYMBOL_DEFS
         first, second = (
@@ -123,26 +124,16 @@ class EPCDylibManager:
             if defs
             else (protocol.DYLIB_LOOKUP, protocol.DYLIB_LOOKUP_SYMBOL_DEFS)
         )
-        where = epc.bootstrap_address(protocol.DYLIB_LOOKUP.name)
-        payload = await epc.call_wrapper(where, first.encode_args(self.instance, handle, lookups))
+        args = (self.instance, handle, lookups)
+        value: Sequence[int | protocol.ExecutorSymbolDef]
         try:
-            value = first.decode_result(payload)
-        except protocol.DecodeError as exc:
-            try:
-                value = second.decode_result(payload)
-            except protocol.DecodeError:
-                if not payload:
-                    raise RemoteCallError(
-                        f"{first.name} answered with an empty payload (an out-of-band error; "
-                        "see the executor's stderr)"
-                    ) from exc
-                raise exc from None
-        if isinstance(value, protocol.Failure):
-            raise ExecutorCallError(value.message, function=first.name)
+            value = await epc._checked(first, *args)
+        except protocol.DecodeError:
+            value = await epc._checked(second, *args)
         return [
             _definition(item)
             if isinstance(item, protocol.ExecutorSymbolDef)
-            else (ExecutorSymbolDef(item, _EXPORTED) if item else None)
+            else (ExecutorSymbolDef(int(item), _EXPORTED) if item else None)
             for item in value
         ]
 

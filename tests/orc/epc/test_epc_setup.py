@@ -212,3 +212,19 @@ async def test_open_executor_session_gives_session_and_symbols() -> None:
     with pytest.raises(ValueError, match="LLVM 23 is not supported"):
         async with actors.open_executor_session(23):
             pass
+
+
+@pytest.mark.parametrize(("spoken", "served"), [(17, 18), (18, 17)])
+@pytest.mark.asyncio
+async def test_epc_lookup_reads_either_answer_of_the_inferred_rows(
+    spoken: int, served: int
+) -> None:
+    """17 (addresses) and 18 (symbol definitions) are inferred rows with the same Setup: an
+    EPC speaking one understands an executor answering the other's way."""
+    async with spawn_executor(orcrt_command(served), llvm_major=spoken) as epc:
+        assert epc.llvm_major == spoken
+        handle = await epc.dylibs.open(None)
+        puts, missing = await epc.dylibs.lookup(handle, [("puts", True), ("no_such_fn", False)])
+        assert puts is not None
+        assert puts.address != 0
+        assert missing is None
