@@ -46,6 +46,12 @@ ORC_API = {
     "InProcessEPC", "JITDispatchInfo", "MissingBootstrapSymbolError", "Segment",
     "SimpleRemoteEPC", "UnansweredCall", "connect_executor", "open_inprocess_executor",
     "spawn_executor", "sps_handler",
+    # ObjectLinkingLayer and the link driver (issue #10): PLAN.md contract 4
+    "DebugObjectPlugin", "EHFrameRegistrationPlugin", "EPCDynamicLibrarySearchGenerator",
+    "GraphDumpPlugin",
+    "LinkPlugin", "LinkedGraph", "MemoryManager", "ObjectLinkingLayer",
+    "ObjectMaterializationUnit", "StaticLibraryDefinitionGenerator",
+    "register_jit_dispatch_handlers",
     # IR, lazy compilation, LLJIT (issue #11)
     "CompileOnDemandLayer", "IRCompileLayer", "IRCompiler", "IRLayer", "IRMaterializationUnit",
     "IRModule", "IRTarget", "IRTransformLayer", "LazyReexportsManager", "ModuleTransform",
@@ -66,6 +72,7 @@ JITLINK_API = {
     "is_initializer_section", "keep_bounded_sections_alive", "keep_initializers_alive", "link",
     "mark_live", "object_interface", "optimize_got_and_stubs", "prune", "read_object",
     "relocation_name", "split_eh_frame", "DependenceGroup", "dependence_groups",
+    "ARCHIVE_MAGIC", "Archive", "ArchiveMember", "is_archive", "read_archive",
 }  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 
 `spawn_executor` starts an executor as ``llvm-jitlink -oop-executor`` does: the command with
 ``filedescs=R,W`` appended, two fresh pipes, stdin from /dev/null (LLVM's
-``llvm-jitlink-executor`` of 14 or 22, orcrt's ``orcrt-executor``, anything speaking the
+``llvm-jitlink-executor`` of 14 to 22, orcrt's ``orcrt-executor``, anything speaking the
 protocol). `connect_executor` reaches one listening on TCP (``listen=HOST:PORT``), as
 ``-oop-executor-connect`` does. Both return a `SimpleRemoteEPC` once its Setup is read and
 checked; whatever goes wrong on the way, the process is reaped and every descriptor closed.
@@ -85,6 +85,7 @@ async def open_pipe_link(
     env: Mapping[str, str | None] | None,
     capture_output: bool,
     make_epc: Callable[[ExecutorProcess], SimpleRemoteEPC],
+    inherit_stdin: bool = False,
 ) -> SimpleRemoteEPC:
     """Start ``command filedescs=R,W`` with two fresh pipes and attach our ends to the EPC
     ``make_epc(process)`` makes.
@@ -101,6 +102,7 @@ async def open_pipe_link(
             pass_fds=(to_executor_r, from_executor_w),
             env=env,
             capture_output=capture_output,
+            inherit_stdin=inherit_stdin,
         )
     except BaseException:
         os.close(to_executor_w)
@@ -152,6 +154,7 @@ async def _spawn(
     on_unanswered: Unanswered | None,
     setup_timeout: float | None,
     check_bootstrap: bool,
+    inherit_stdin: bool,
 ) -> SimpleRemoteEPC:
     argv = _argv(command)
     if llvm_major is None:
@@ -172,7 +175,13 @@ async def _spawn(
             on_unanswered=on_unanswered,
         )
 
-    epc = await open_pipe_link(argv, env=env, capture_output=capture_output, make_epc=make_epc)
+    epc = await open_pipe_link(
+        argv,
+        env=env,
+        capture_output=capture_output,
+        make_epc=make_epc,
+        inherit_stdin=inherit_stdin,
+    )
     await epc._wait_setup(setup_timeout)
     return epc
 
@@ -187,6 +196,7 @@ def spawn_executor(
     on_unanswered: Unanswered | None = None,
     setup_timeout: float | None = DEFAULT_SETUP_TIMEOUT,
     check_bootstrap: bool = True,
+    inherit_stdin: bool = False,
 ) -> EPCOpener[SimpleRemoteEPC]:
     """Start an executor over two pipes, as ``llvm-jitlink -oop-executor`` does; its EPC.
 
@@ -196,8 +206,9 @@ def spawn_executor(
     Args:
         command: e.g. ``/usr/lib/llvm-14/bin/llvm-jitlink-executor``, or
             ``["orcrt-executor", "--llvm-version", "22"]`` (orcrt's executor must be told).
-        llvm_major: the protocol generation (14 or 22). Default: from the path
-            (``…/llvm-NN/…``), else from the Setup's layout (a bootstrap map: 22).
+        llvm_major: the LLVM major to speak (`SUPPORTED_LLVM_MAJORS`). Default: from the path
+            (``…/llvm-NN/…``), else recognised from the Setup
+            (`protocol.recognise_llvm_protocol`).
         env: applied on top of this process's environment (None removes a variable).
         capture_output: drain the executor's stdout/stderr into `SimpleRemoteEPC.process`
             instead of letting it inherit ours (where JIT'd output then appears).
@@ -206,10 +217,12 @@ def spawn_executor(
         setup_timeout: seconds until the Setup must have arrived.
         check_bootstrap: require the generation's bootstrap symbols (tests of executors
             switch this off).
+        inherit_stdin: give the executor our stdin instead of /dev/null (llvm-jitlink does:
+            JIT'd code may read the user's input).
 
     Raises:
         OSError: the command cannot be run.
-        ValueError: ``llvm_major`` (given or from the path) is not 14 or 22.
+        ValueError: ``llvm_major`` (given or from the path) is not supported.
         MissingBootstrapSymbolError: the Setup lacks a symbol the generation needs (named;
             no call was sent).
         protocol.ProtocolError: the first frame is not a Setup, or not of the expected layout.
@@ -228,6 +241,7 @@ def spawn_executor(
             on_unanswered=on_unanswered,
             setup_timeout=setup_timeout,
             check_bootstrap=check_bootstrap,
+            inherit_stdin=inherit_stdin,
         )
     )
 

@@ -26,6 +26,8 @@ Theory of operation
 - `dependence_groups` gives, per block of definitions, the names its code and data reach (what
   ORC records so that lookups become Ready only when their dependencies are).
 - `dump_graph` prints a graph the way ``llvm-jitlink -show-graph`` does.
+- `read_archive` splits a static archive (``.a``) into members and indexes which member
+  defines which symbol (for ``StaticLibraryDefinitionGenerator``).
 
 Deliberate differences from JITLink (jitlink-elf-x86-64.md §11): psABI formulas with the real
 addend; NONE, 8/16/32-bit absolute and PC-relative kinds, SIZE32/64 supported; call/jmp
@@ -36,6 +38,7 @@ relocations of non-loaded (debug) sections skipped; TLSGD refused without a TLS 
 
 from __future__ import annotations
 
+from ._archive import ARCHIVE_MAGIC, Archive, ArchiveMember, is_archive, read_archive
 from ._builder import COMMON_SECTION, GOT_SYMBOL, MAX_SECTION_SIZE, read_object
 from ._dependencies import DependenceGroup, dependence_groups
 from ._dump import dump_graph
@@ -86,6 +89,7 @@ from ._tables import (
 from ._x86_64 import EdgeKind, relocation_name
 
 __all__ = [
+    "ARCHIVE_MAGIC",
     "COMMON_SECTION",
     "DEFAULT_PAGE_SIZE",
     "EH_FRAME_SECTION",
@@ -96,6 +100,8 @@ __all__ = [
     "STUBS_SECTION",
     "TLSINFO_SECTION",
     "AllocationRequest",
+    "Archive",
+    "ArchiveMember",
     "Block",
     "DefinedSymbol",
     "DependenceGroup",
@@ -131,6 +137,7 @@ __all__ = [
     "dependence_groups",
     "dump_graph",
     "fixup_value",
+    "is_archive",
     "is_initializer_section",
     "keep_bounded_sections_alive",
     "keep_initializers_alive",
@@ -139,6 +146,7 @@ __all__ = [
     "object_interface",
     "optimize_got_and_stubs",
     "prune",
+    "read_archive",
     "read_object",
     "relocation_name",
     "split_eh_frame",
