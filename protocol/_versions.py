@@ -39,9 +39,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-import attrs
-
 from . import _bootstrap as b
+from ._frozen import Frozen
 from ._setup import ExecutorInfo, SetupLayout
 from ._signature import WrapperSignature
 
@@ -126,8 +125,7 @@ class ExecutorService(enum.Enum):
     """``mem_read_*`` and ``mem_write_pointers`` (22; 20-21 inf.)."""
 
 
-@attrs.frozen(kw_only=True)
-class LLVMProtocol:
+class LLVMProtocol(Frozen):
     """One LLVM major's SimpleRemoteEPC protocol (a row of `LLVM_PROTOCOLS`).
 
     Attributes:
@@ -151,18 +149,50 @@ class LLVMProtocol:
             eh-frame or debugger support).
     """
 
-    major: int
-    tested: str | None
-    setup_layout: SetupLayout
-    memory_manager: MemoryManagerProtocol
-    dylib_lookup: DylibLookup
-    eh_frame: frozenset[EhFrameRegistration]
-    debug_objects: DebugObjectRegistration
-    orc_runtime: OrcRuntimePlatform
-    services: frozenset[ExecutorService]
-    segment_lifetime_bit: bool
-    required: tuple[str, ...]
-    session_required: tuple[str, ...] = ()
+    _fields = (
+        "major",
+        "tested",
+        "setup_layout",
+        "memory_manager",
+        "dylib_lookup",
+        "eh_frame",
+        "debug_objects",
+        "orc_runtime",
+        "services",
+        "segment_lifetime_bit",
+        "required",
+        "session_required",
+    )
+    __slots__ = _fields
+
+    def __init__(
+        self,
+        *,
+        major: int,
+        tested: str | None,
+        setup_layout: SetupLayout,
+        memory_manager: MemoryManagerProtocol,
+        dylib_lookup: DylibLookup,
+        eh_frame: frozenset[EhFrameRegistration],
+        debug_objects: DebugObjectRegistration,
+        orc_runtime: OrcRuntimePlatform,
+        services: frozenset[ExecutorService],
+        segment_lifetime_bit: bool,
+        required: tuple[str, ...],
+        session_required: tuple[str, ...] = (),
+    ) -> None:
+        self.major: Final = major
+        self.tested: Final = tested
+        self.setup_layout: Final = setup_layout
+        self.memory_manager: Final = memory_manager
+        self.dylib_lookup: Final = dylib_lookup
+        self.eh_frame: Final = eh_frame
+        self.debug_objects: Final = debug_objects
+        self.orc_runtime: Final = orc_runtime
+        self.services: Final = services
+        self.segment_lifetime_bit: Final = segment_lifetime_bit
+        self.required: Final = required
+        self.session_required: Final = session_required
 
     @property
     def inferred(self) -> bool:
