@@ -67,11 +67,11 @@ def _check_private_dir(path: str) -> None:
 
 
 def _preload() -> None:
-    """Import what a session imports, load the shim and the C++ runtime libraries."""
+    """Import what a session imports, load the shim and map the C++ runtime libraries."""
+    import ctypes
+
     import native
     import protocol
-
-    from . import _cli
 
     for package in (sys.modules[__package__ or "actors"], native, protocol):
         for directory in package.__path__:
@@ -82,12 +82,10 @@ def _preload() -> None:
     for name in _PRELOAD:
         importlib.import_module(name)
     native.load_shim()
-    from native._dylib import CXX_RUNTIME_LIBRARIES
-    from native._libc import RTLD_GLOBAL, RTLD_NOW, libc
-
-    for library in CXX_RUNTIME_LIBRARIES:
-        libc().dlopen(library.encode(), RTLD_NOW | RTLD_GLOBAL)  # mapped once, shared by children
-    del _cli
+    for library in native.CXX_RUNTIME_LIBRARIES:
+        # Mapped once, shared by every child; each child's prepare_cxx_host still loads them
+        # (then only a reference count) and sets the streams up itself.
+        ctypes.CDLL(library, mode=os.RTLD_NOW | os.RTLD_GLOBAL)
 
 
 def _raise_soft_limits() -> None:
