@@ -8,8 +8,9 @@ a `selectors` loop over the listening socket, each launcher's connection and a p
 - A launch request is checked (`WarmLoop._why_not`: the server's modules unchanged on disk,
   one thread, the resource limits settable), then handed to the *standby*: a child forked in
   advance that waits for exactly this (`actors._warm_child.standby`), so a launch costs no
-  fork; without a standby the server forks one on the spot. The launcher learns the pid, and a
-  new standby is forked after the reply, off the launch's path.
+  fork; without a standby the server forks one on the spot. The launcher learns the pid. A
+  new standby is forked when an executor has ended (forking earlier would compete for the
+  CPUs with the executor's own start).
 - A child's pidfd becomes readable when it exits: its wait status goes to its launcher.
 - A launcher's connection that closes (or speaks) while its executor runs means the launcher
   died: the executor is killed (SIGKILL), as it would have died with the process it is part of.
@@ -310,8 +311,6 @@ class WarmLoop:
         except OSError:
             self._kill(child)
             self._close(connection)
-        if self._standby is None:
-            self._fork_standby()
 
     def _hand_to_standby(self, raw: bytes, fds: Sequence[int]) -> _Child | None:
         standby, self._standby = self._standby, None
@@ -409,6 +408,10 @@ class WarmLoop:
             with contextlib.suppress(OSError):
                 connection.sock.send(wire.ended(status))
             self._close(connection)
+        if self._standby is None:
+            # Now, not right after handing the last one over: a fork then would compete for
+            # the CPUs with the executor's start (and the controller's), on the launch's path.
+            self._fork_standby()
 
 
 def _why_not_fork() -> str | None:
