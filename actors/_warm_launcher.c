@@ -636,15 +636,19 @@ static outcome try_launch(int argc, char **argv, const char *dir, const char *na
     close(sock);
     return LAUNCH_RETRY;
   }
-  /* From here on the server holds our descriptors: no cold start unless it refuses. */
+  /* From here on the server holds our descriptors: no cold start unless it refuses. A server
+   * that neither starts nor refuses within the timeout is killed (no hang). */
   unsigned char tag;
-  if (!read_full(sock, &tag, 1, -1)) {
-    dprintf(2, PROG ": error: the warm server %d ended while starting the executor\n", (int)server);
+  if (!read_full(sock, &tag, 1, now_ms() + timeout)) {
+    if (errno == ETIMEDOUT && server > 0)
+      kill(server, SIGKILL);
+    dprintf(2, PROG ": error: the warm server %d %s while starting the executor\n", (int)server,
+            errno == ETIMEDOUT ? "hung (killed)" : "ended");
     _exit(1);
   }
   if (tag == 'P') {
     int32_t pid;
-    if (!read_full(sock, &pid, 4, -1)) {
+    if (!read_full(sock, &pid, 4, now_ms() + timeout)) {
       dprintf(2, PROG ": error: the warm server %d ended while starting the executor\n",
               (int)server);
       _exit(1);

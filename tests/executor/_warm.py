@@ -196,7 +196,7 @@ class Probe:
         addresses = {}
         for name, symbol in zip(names, found, strict=True):
             assert symbol is not None, name
-            addresses[name] = symbol.addr
+            addresses[name] = symbol.address
         return cls(epc, addresses)
 
     async def run(self, name: str, *args: str) -> int:

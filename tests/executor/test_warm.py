@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from actors import DisconnectedError
 from actors.orc import SimpleRemoteEPC
 from tests.executor._warm import Probe, WarmInstall, server_of, stderr_of, wait_gone
 
@@ -429,3 +430,43 @@ async def test_warm_server_drops_garbage_and_keeps_serving(
         assert sock.recv(64) == b""
     second = await _serve(warm, probe_library, tmp_path / "2.json")
     assert second.server == first.server
+
+
+_SILENT_SERVER = """
+import socket, struct, sys
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.bind(sys.argv[1])
+sock.listen(1)
+print("listening", flush=True)
+conn, _ = sock.accept()
+conn.sendall(struct.pack("=II", 0x3153574F, 0))  # a greeting, then never a reply
+while conn.recv(65536):
+    pass
+"""
+
+
+async def test_warm_server_that_never_answers_a_launch_is_killed(
+    warm: WarmInstall, probe_library: Path, tmp_path: Path
+) -> None:
+    """A server that greets, takes the launch and then says nothing holds the launcher's
+    descriptors, so there is no cold start: after ORCRT_WARM_TIMEOUT_S the launcher kills it
+    and fails (exit 1, said on stderr) instead of hanging llvm-jitlink."""
+    await _serve(warm, probe_library, tmp_path / "1.json")
+    path = _socket_path(warm)
+    warm.stop()
+    path.unlink()
+    silent = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _SILENT_SERVER, str(path), stdout=subprocess.PIPE
+    )
+    try:
+        assert silent.stdout is not None
+        assert await silent.stdout.readline() == b"listening\n"
+        with pytest.raises(DisconnectedError) as caught:
+            await warm.launch({"ORCRT_WARM_TIMEOUT_S": "1"})
+        assert "hung (killed)" in str(caught.value)
+        async with asyncio.timeout(30):
+            assert await silent.wait() == -signal.SIGKILL
+    finally:
+        if silent.returncode is None:
+            silent.kill()
+            await silent.wait()
