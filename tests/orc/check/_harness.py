@@ -24,6 +24,7 @@ a link error is one line on stderr, status 1.
 from __future__ import annotations
 
 import ctypes
+import re
 import shlex
 import subprocess
 from collections.abc import Callable, Sequence
@@ -46,10 +47,94 @@ from actors.orc.jitlink import (
     read_object,
 )
 
-__all__ = ["Run", "RunOptions", "parse_options", "run_llvm_jitlink", "run_orcrt"]
+__all__ = [
+    "FILES",
+    "CheckFile",
+    "LinkedSession",
+    "Run",
+    "RunOptions",
+    "link_session",
+    "parse_options",
+    "run_llvm_jitlink",
+    "run_orcrt",
+]
+
+FILES = Path(__file__).resolve().parent / "files"
+"""The check files; ``files/Inputs/`` holds objects other files link with (``RUN-WITH``)."""
 
 _TIMEOUT = 60.0
 _WEAK = SymbolFlags.WEAK | SymbolFlags.COMMON
+
+
+_DIRECTIVE = re.compile(r"#\s*(RUN-ARGS|RUN-WITH|LLVM|LLVM-(\d+)-FAILS|ORCRT-FAILS|MC-ARGS):(.*)")
+
+
+@dataclass(frozen=True)
+class CheckFile:
+    """A check file and its directives (comment lines at the top of the ``.s``):
+
+    | directive | meaning |
+    |---|---|
+    | ``# RUN-ARGS: ...`` | llvm-jitlink options (22 spelling), besides ``-noexec`` and ``-check`` |
+    | ``# RUN-WITH: a.s b.s`` | more objects from ``files/Inputs/``, linked after this one |
+    | ``# LLVM: 14 22`` / ``none`` | the llvm-jitlink versions that pass it as orcrt does |
+    | ``# LLVM-N-FAILS: text`` | for a version not listed: text its output must contain |
+    | ``# ORCRT-FAILS: text`` | orcrt must refuse the link with this text (LLVM links it) |
+    | ``# MC-ARGS: ...`` | extra llvm-mc options |
+
+    Rules are checked in every source that has some (``-check`` per file).
+    """
+
+    path: Path
+    args: tuple[str, ...]
+    inputs: tuple[Path, ...]
+    llvm: frozenset[int]
+    llvm_fails: dict[int, str]
+    orcrt_fails: str | None
+    mc_args: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, path: Path) -> CheckFile:
+        """Read `path`'s directives; ValueError names a file without ``# LLVM:``."""
+        found: dict[str, list[str]] = {}
+        fails: dict[int, str] = {}
+        for line in path.read_text().splitlines():
+            match = _DIRECTIVE.fullmatch(line.strip())
+            if match is None:
+                continue
+            if match[2] is not None:
+                fails[int(match[2])] = match[3].strip()
+            else:
+                found.setdefault(match[1], []).append(match[3].strip())
+        if "LLVM" not in found:
+            raise ValueError(f"{path.name} has no '# LLVM:' line")
+        versions = " ".join(found["LLVM"]).split()
+        return cls(
+            path=path,
+            args=tuple(shlex.split(" ".join(found.get("RUN-ARGS", [])))),
+            inputs=tuple(
+                FILES / "Inputs" / name for name in " ".join(found.get("RUN-WITH", [])).split()
+            ),
+            llvm=frozenset(int(v) for v in versions if v != "none"),
+            llvm_fails=fails,
+            orcrt_fails=" ".join(found["ORCRT-FAILS"]) if "ORCRT-FAILS" in found else None,
+            mc_args=tuple(shlex.split(" ".join(found.get("MC-ARGS", [])))),
+        )
+
+    @property
+    def sources(self) -> tuple[Path, ...]:
+        """This file, then its inputs: the objects in link (command-line) order."""
+        return (self.path, *self.inputs)
+
+    @property
+    def checks(self) -> tuple[Path, ...]:
+        """The files given to ``-check``: this one, and the inputs with jitlink-check rules."""
+        return (self.path, *(p for p in self.inputs if "# jitlink-check:" in p.read_text()))
+
+    @property
+    def id(self) -> str:
+        """The test id: the file's stem."""
+        return self.path.stem
 
 
 @dataclass(frozen=True)
@@ -171,16 +256,45 @@ def _unalias(name: str, aliases: dict[str, str]) -> str:
     return name
 
 
+@dataclass
+class LinkedSession:
+    """What `link_session` built: the record, the slab, and the checker over both."""
+
+    addresses: LinkedAddresses
+    slab: SlabMemoryManager
+    checker: Checker
+    results: list[LinkResult]
+    options: RunOptions
+
+
 def run_orcrt(objects: Sequence[Path], checks: Sequence[Path], argv: Sequence[str]) -> Run:
     """Link `objects` with orcrt's linker core into a slab and check `checks` (module doc)."""
-    options = parse_options(argv)
     try:
-        return _run(objects, checks, options)
+        session = link_session(objects, argv)
     except (JITLinkError, ValueError, LookupError) as exc:
         return Run(1, "", f"error: {exc}\n")
+    failed: list[str] = []
+    lines: list[str] = []
+    for path in checks:
+        report = session.checker.check_text(
+            path.read_text(), file=path.name, check_name=session.options.check_name
+        )
+        if not report.passed:
+            lines += report.messages()
+            failed.append(path.name)
+    lines += [f"orcrt: Some checks in {name} failed" for name in failed]
+    return Run(1 if failed else 0, "", "".join(line + "\n" for line in lines))
 
 
-def _run(objects: Sequence[Path], checks: Sequence[Path], options: RunOptions) -> Run:
+def link_session(objects: Sequence[Path], argv: Sequence[str]) -> LinkedSession:
+    """Link `objects` as llvm-jitlink ``-noexec`` with `argv` would (module docstring).
+
+    Raises:
+        JITLinkError: a link failed.
+        LookupError: the entry point is not defined.
+        ValueError: a bad option.
+    """
+    options = parse_options(argv)
     slab = SlabMemoryManager(
         size=options.slab_size, address=options.slab_address, page_size=options.slab_page_size
     )
@@ -240,18 +354,7 @@ def _run(objects: Sequence[Path], checks: Sequence[Path], options: RunOptions) -
         results.append(linker.finish(resolved))
     for result in results:
         slab.finalize_nowait(result.segments)
-    checker = Checker(addresses, slab)
-    failed: list[str] = []
-    lines: list[str] = []
-    for path in checks:
-        report = checker.check_text(
-            path.read_text(), file=path.name, check_name=options.check_name
-        )
-        if not report.passed:
-            lines += report.messages()
-            failed.append(path.name)
-    lines += [f"orcrt: Some checks in {name} failed" for name in failed]
-    return Run(1 if failed else 0, "", "".join(line + "\n" for line in lines))
+    return LinkedSession(addresses, slab, Checker(addresses, slab), results, options)
 
 
 def run_llvm_jitlink(
