@@ -170,15 +170,16 @@ class SlabMemoryManager:
         self.release_nowait(bases)
 
     def reserve_nowait(self, size: int) -> int:
-        """Reserve `size` bytes (rounded up to whole pages) at the lowest free address.
+        """Reserve `size` bytes (rounded up to whole pages, at least one) at the lowest free
+        address.
 
         Raises:
-            ValueError: `size` is not positive.
+            ValueError: `size` is negative.
             SlabExhaustedError: no free range is large enough.
         """
-        if size <= 0:
+        if size < 0:
             raise ValueError(f"cannot reserve {size} bytes")
-        rounded = -(-size // self.page_size) * self.page_size
+        rounded = max(-(-size // self.page_size), 1) * self.page_size
         for index, (start, free) in enumerate(self._free):
             if free >= rounded:
                 if free == rounded:

@@ -43,7 +43,7 @@ I/O; one thread at a time.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Final, Protocol
 
 import attrs
@@ -286,10 +286,6 @@ class Checker:
         """Read the rules of a check file (`read_check_rules`) and check each in order."""
         rules = read_check_rules(text, file=file, check_name=check_name)
         return CheckFileReport(file, check_name, tuple(self.check(rule) for rule in rules))
-
-    def check_rules(self, rules: Iterable[CheckRule]) -> tuple[CheckResult, ...]:
-        """Check each of `rules` in order."""
-        return tuple(self.check(rule) for rule in rules)
 
     # -- services for the evaluator ---------------------------------------------------------
 

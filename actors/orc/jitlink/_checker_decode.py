@@ -14,11 +14,13 @@ same N in both tools. The rules, checked against llvm-jitlink 22 (``tests/orc/ch
 | branch target (``call``/``jmp``/``jcc``/``jrcxz`` rel8/rel32) | the displacement from the next instruction, as the encoding holds it (capstone reports the absolute target) |
 
 Special forms: ``cmovcc`` gets its tied source and ``jcc``/``setcc``/``cmovcc`` end with the
-condition code (LLVM's numbering = the opcode's low nibble); ``movabs`` with a 64-bit absolute
+condition code (LLVM's numbering = the opcode's low nibble); the accumulator forms (``cmp eax,
+imm32``, ``out imm8, al``, ...) leave the register implicit; ``xchg``/``xadd`` with memory list
+the register (and its tied copy) before the memory operand; ``movabs`` with a 64-bit absolute
 address (``a1``/``a3`` opcodes) is ``[offset, segment]``; a leading ``lock`` prefix is an
-instruction of its own (1 byte, no operands), as LLVM decodes it. Not modelled: string
-instructions' implicit operands, ``xchg``/``xadd``/``cmpxchg`` operand order, and forms whose
-LLVM definition differs between versions (``bsf``/``bsr`` have a tied source in 22, not in 14).
+instruction of its own (1 byte, no operands), as LLVM decodes it. Where LLVM 14 and 22
+differ we follow 22 (``bsf``/``bsr`` have a tied source in 22, not in 14). Not modelled:
+string instructions (``rep movsb``), whose operands LLVM lists as registers.
 
 Immediates are returned as Python ints in [0, 2**64): the checker works modulo 2**64.
 

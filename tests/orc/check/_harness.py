@@ -325,7 +325,7 @@ def link_session(objects: Sequence[Path], argv: Sequence[str]) -> LinkedSession:
         passes.post_fixup.append(addresses.recording_pass())
         linker = GraphLinker(graph, passes, page_size=slab.page_size)
         request = linker.prepare()
-        linker.allocate(slab.reserve_nowait(max(request.size, slab.page_size)))
+        linker.allocate(slab.reserve_nowait(request.size))
         for symbol, definition in linker.defined_symbols().items():
             if dylib.owner.get(symbol, (None,))[0] == index:
                 table[symbol] = definition.address

@@ -48,11 +48,15 @@ def test_slab_reservations_follow_each_other_from_the_start() -> None:
     assert slab.reserve_nowait(1) == BASE
     assert slab.reserve_nowait(PAGE + 1) == BASE + PAGE
     assert slab.reserve_nowait(PAGE) == BASE + 3 * PAGE
+    assert slab.reserve_nowait(0) == BASE + 4 * PAGE  # an empty graph still gets a base
     assert [(a.base, a.size) for a in slab.allocations()] == [
         (BASE, PAGE),
         (BASE + PAGE, 2 * PAGE),
         (BASE + 3 * PAGE, PAGE),
+        (BASE + 4 * PAGE, PAGE),
     ]
+    with pytest.raises(ValueError, match="cannot reserve -1 bytes"):
+        slab.reserve_nowait(-1)
 
 
 def test_slab_exhaustion_names_the_sizes() -> None:
