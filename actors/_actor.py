@@ -17,6 +17,20 @@ never the actor. The mailbox is a plain deque plus one waiter future that exists
 actor is idle: a ``tell`` to a busy actor costs one ``deque.append``, and a burst of messages
 wakes the actor once. ``tell`` works from any thread (it hops to the loop with
 ``call_soon_threadsafe``); ``ask`` is for coroutines on the loop, ``ask_threadsafe`` for threads.
+
+Inline delivery (opt-in: an actor class sets ``inline_delivery = True``). An actor whose
+``handle`` is a plain ``def`` may then get a message handled at once, on the sender's stack,
+instead of through its task: when the message is sent on the loop thread while the actor is
+idle (its task waits for mail, its mailbox is empty) and not already handling a message inline. That is exactly what the task would do next, minus one loop iteration and one
+task switch per hop; the actor's state is still touched by one piece of code at a time (the loop
+runs one callback at a time, and the task is parked at its ``await``), and messages keep their
+order (a busy actor, or one with mail queued, gets the message queued). What changes for the
+sender: the handler has run when ``tell`` returns, and an ``ask`` may be answered without the
+asker yielding to the loop, so other tasks the handler woke have not run yet when it resumes;
+hence opt-in. Any plain ``def handle`` may return a coroutine: the asynchronous rest of the
+work (its *tail*), which the task then awaits before any other message, and whose result is
+the reply. After inline handling the actor's `on_idle` runs soon (``call_soon``), once per
+burst, if the actor is still idle then.
 """
 
 from __future__ import annotations
@@ -25,14 +39,24 @@ import asyncio
 import concurrent.futures
 import inspect
 import threading
+import types
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any, Generic, Protocol, TypeVar, cast
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 from ._errors import ActorClosedError, ActorCrashedError, ActorError
 
-__all__ = ["Actor", "ActorRef", "Ask", "CallbackReply", "ErrorReporter", "Reply", "Spawner"]
+__all__ = [
+    "Actor",
+    "ActorRef",
+    "Ask",
+    "CallbackReply",
+    "ErrorReporter",
+    "Message",
+    "Reply",
+    "Spawner",
+]
 
 R = TypeVar("R")
 M = TypeVar("M")
@@ -88,13 +112,48 @@ class CallbackReply(Generic[R]):
 
 _Envelope = tuple[Any, "Reply[Any] | None"]
 _get_ident = threading.get_ident
+_CoroutineType = types.CoroutineType
+_INLINE_BURST = 64  # most messages one inline run handles before leaving the rest to the task
 
 
-class Ask(Generic[R]):
+class _Tail:
+    """A mailbox entry: the coroutine a plain ``def handle`` returned for ``message`` (inline)."""
+
+    __slots__ = ("coroutine", "message")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, object], message: object) -> None:
+        self.coroutine = coroutine
+        self.message = message
+
+    def __repr__(self) -> str:
+        return repr(self.message)
+
+
+class Message:
+    """Base of the runtime's own message classes: slotted, and immutable by contract.
+
+    A subclass lists its fields in ``__slots__`` and sets each once in a keyword-only
+    ``__init__``, annotated ``Final`` so that the type checker refuses any later assignment.
+    Messages are events, not values: they compare by identity. ``repr`` shows the fields.
+
+    Plain classes rather than attrs ones: the executor defines dozens at start-up, and attrs
+    generates and compiles code for each (~0.35 ms a class), where a plain class costs ~10 us.
+    Messages of other code may be any class (frozen attrs classes are fine).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        names = [name for cls in type(self).__mro__ for name in getattr(cls, "__slots__", ())]
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{type(self).__name__}({fields})"
+
+
+class Ask(Message, Generic[R]):
     """Base class of messages that expect a reply of type ``R``.
 
-    Subclass it with a frozen attrs class; ``await ref.ask(message)`` is then typed ``R``. The
-    handler's return value is the reply.
+    Subclass it (a frozen attrs class, or a `Message` subclass); ``await ref.ask(message)`` is
+    then typed ``R``. The handler's return value is the reply.
     """
 
     __slots__ = ()
@@ -109,6 +168,11 @@ class Actor(ABC, Generic[M]):
     """
 
     _ref: ActorRef[M] | None = None
+
+    inline_delivery: ClassVar[bool] = False
+    """True lets a plain-``def`` `handle` take mail on the sender's stack when idle (see the
+    module doc). The executor's hot-path actors set it; the default keeps every message going
+    through the actor's task."""
 
     @property
     def ref(self) -> ActorRef[M]:
@@ -134,11 +198,13 @@ class Actor(ABC, Generic[M]):
     def handle(self, message: M) -> object:
         """Handle one message; the return value is the reply to an ``ask``.
 
-        Called by the mailbox loop only, once per message, in arrival order, never concurrently.
+        Called by the runtime only, once per message, in arrival order, never concurrently.
         An exception goes to the asker, or to the Session's error reporter after a ``tell``.
-        Usually ``async def``; an actor that never awaits may define a plain ``def handle``,
-        which the mailbox loop calls without creating a coroutine per message (for actors on
-        the hot path, such as the Session actor).
+        Usually ``async def``. An actor whose work is mostly synchronous may define a plain
+        ``def handle`` (no coroutine per message), which may return a coroutine for the part
+        that must wait: the runtime awaits it before the next message and replies with its
+        result. Such an actor gets messages handled inline when it is idle (see the module
+        doc): ``handle`` then runs on the sender's stack, on the loop thread.
         """
 
 
@@ -154,10 +220,14 @@ class ActorRef(Generic[M_contra]):
         "_actor",
         "_closed",
         "_done",
+        "_has_on_idle",
+        "_idle_scheduled",
+        "_inline",
         "_loop",
         "_name",
         "_queue",
         "_report",
+        "_sync",
         "_thread_id",
         "_waiter",
     )
@@ -172,6 +242,11 @@ class ActorRef(Generic[M_contra]):
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
         self._done: asyncio.Future[None] = self._loop.create_future()
+        # Inline delivery (module doc): opted in, and only for a plain ``def handle``.
+        self._sync = type(_actor).inline_delivery and not inspect.iscoroutinefunction(_actor.handle)
+        self._inline = False  # handle() is running inline right now
+        self._has_on_idle = type(_actor).on_idle is not Actor.on_idle
+        self._idle_scheduled = False
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"queued={len(self._queue)}"
@@ -199,10 +274,20 @@ class ActorRef(Generic[M_contra]):
         if self._closed:
             raise ActorClosedError(f"{self._name} is closed; message {message!r} not delivered")
         if _get_ident() == self._thread_id:
-            # The common case, inlined: tell is the hottest call in the runtime.
-            self._queue.append((message, None))
-            if self._waiter is not None:
-                self._wake()
+            # The common cases, inlined: tell is the hottest call in the runtime.
+            if self._waiter is not None and self._sync:
+                if not self._inline:
+                    if not self._queue:
+                        self._handle_inline(message, None)
+                        return
+                    self._queue.append((message, None))
+                    self._wake()
+                else:
+                    self._queue.append((message, None))  # the inline run takes it next
+            else:
+                self._queue.append((message, None))
+                if self._waiter is not None:
+                    self._wake()
         else:
             self._deliver_threadsafe(message, None)
 
@@ -303,8 +388,68 @@ class ActorRef(Generic[M_contra]):
             elif not reply.done():
                 self._settle_error(reply, error)
             return
+        if self._waiter is not None and self._sync:
+            if not self._inline:
+                if not self._queue:
+                    self._handle_inline(message, reply)
+                    return
+            else:
+                self._queue.append((message, reply))  # the inline run takes it next
+                return
         self._queue.append((message, reply))
         self._wake()
+
+    def _handle_inline(self, message: object, reply: Reply[Any] | None) -> None:
+        """Handle ``message`` now, on the caller's stack (the actor is idle; module doc).
+
+        Mail sent to the actor while it handles inline (by itself, or by actors it called) is
+        queued without waking the task and handled right after, here, in order: what the task
+        would do next. A tail, or more than `_INLINE_BURST` such messages, hands the rest to
+        the task, so that a self-feeding actor cannot hold the loop.
+        """
+        self._inline = True
+        queue = self._queue
+        handled = 0
+        try:
+            while True:
+                try:
+                    result = self._actor.handle(message)  # type: ignore[arg-type]  # M erased
+                except asyncio.CancelledError:
+                    self._fail_one(message, reply, RuntimeError(f"{message!r} was cancelled"))
+                except Exception as exc:
+                    self._fail_one(message, reply, exc)
+                else:
+                    if type(result) is _CoroutineType:
+                        # The asynchronous tail: the task awaits it before anything queued.
+                        queue.appendleft((_Tail(result, message), reply))
+                        return
+                    if reply is not None and not reply.done():
+                        try:
+                            reply.set_result(result)
+                        except Exception as exc:  # a CallbackReply's callback failed
+                            self._report(exc)
+                handled += 1
+                if not queue or self._closed or handled == _INLINE_BURST:
+                    break
+                message, reply = queue.popleft()
+        finally:
+            self._inline = False
+            if queue:
+                self._wake()  # a tail, or the rest of a long burst: the task takes it
+        if queue:
+            return
+        if self._has_on_idle and not self._idle_scheduled:
+            self._idle_scheduled = True
+            self._loop.call_soon(self._idle_after_inline)
+
+    def _idle_after_inline(self) -> None:
+        self._idle_scheduled = False
+        # Only if the actor is still idle; otherwise its task calls on_idle when it runs dry.
+        if self._waiter is not None and not self._queue and not self._inline:
+            try:
+                self._actor.on_idle()
+            except Exception as exc:
+                self._report(exc)
 
     def _deliver_threadsafe(self, message: object, reply: Reply[Any] | None) -> None:
         try:
@@ -323,6 +468,8 @@ class ActorRef(Generic[M_contra]):
         queue = self._queue
         while queue:
             message, reply = queue.popleft()
+            if type(message) is _Tail:
+                message.coroutine.close()  # never started: nothing to clean up but the object
             if reply is None:
                 self._report(ActorClosedError(f"{self._name} closed; dropped {message!r}"))
             elif not reply.done():
@@ -362,9 +509,12 @@ class ActorRef(Generic[M_contra]):
                     continue
                 message, reply = queue.popleft()
                 try:
-                    result = handle(message)
-                    if is_async:
-                        result = await cast("Awaitable[object]", result)
+                    if type(message) is _Tail:
+                        result = await message.coroutine
+                    else:
+                        result = handle(message)
+                        if is_async or type(result) is _CoroutineType:
+                            result = await cast("Awaitable[object]", result)
                 except asyncio.CancelledError:
                     task = asyncio.current_task()
                     if task is not None and task.cancelling():

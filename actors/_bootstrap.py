@@ -6,12 +6,12 @@ function of the Session, and returns the name -> address table that goes into Se
 
 How each wrapper runs:
 
-| wrappers                                  | where                          | why                          |
-|-------------------------------------------|--------------------------------|------------------------------|
-| memory manager, dylib manager             | on the loop, asking the actor  | state owned by those actors  |
-| memory reads and writes                   | on the loop, inline            | checked copies, microseconds |
-| run_as_main / run_as_void / run_as_int    | on the thread-pool dispatcher  | JIT'd code may block         |
-| eh-frame and debugger registration        | asking the memory manager      | it owns the registrations    |
+| wrappers                                  | where                             | why                          |
+|-------------------------------------------|-----------------------------------|------------------------------|
+| memory manager, dylib manager             | asking the actor (inline if idle) | state owned by those actors  |
+| memory reads and writes                   | on the loop, inline               | checked copies, microseconds |
+| run_as_main / run_as_void / run_as_int    | on the thread-pool dispatcher     | JIT'd code may block         |
+| eh-frame and debugger registration        | asking the memory manager         | it owns the registrations    |
 
 Errors become values where the result type can carry them (``SPSError``/``SPSExpected``, so
 the controller prints the message, §5); elsewhere they are out-of-band errors. The shared-memory
@@ -21,7 +21,6 @@ at once with a clear "symbol not found" instead of a broken call.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -184,9 +183,6 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
     memory = MemoryManager(session, guarded=options.guarded)
     dylibs = DylibResolver(session)
     symbols: dict[str, int] = {}
-    libc = ctypes.CDLL(None)
-    fflush = libc.fflush
-    fflush.argtypes = [ctypes.c_void_p]
 
     async def add(signature: WrapperSignature[Any], fn: Callable[[bytes], Any], **kw: Any) -> int:
         address = await session.register_wrapper(fn, name=signature.name, **kw)
@@ -310,14 +306,15 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         try:
             return native.run_as_main(address, [a.encode("utf-8", "surrogateescape") for a in args])
         finally:
-            fflush(None)  # JIT'd output reaches the terminal before the controller's next step
+            # JIT'd output (C++ streams, then C stdio: exit's order) is out when main returns.
+            native.flush_standard_streams()
 
     def run_as_void(address: int) -> int:
         guarded_target(address)
         try:
             native.run_as_void(address)
         finally:
-            fflush(None)
+            native.flush_standard_streams()
         return 0
 
     def run_as_int(address: int, argument: int) -> int:
@@ -325,7 +322,7 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         try:
             return native.run_as_int(address, argument)
         finally:
-            fflush(None)
+            native.flush_standard_streams()
 
     await add(protocol.RUN_AS_MAIN, _sps_sync(protocol.RUN_AS_MAIN, run_as_main), blocking=True)
     if major == 22:

@@ -15,12 +15,16 @@ are understood, so ``--help`` and errors are quick and a session starts lean.
 
 from __future__ import annotations
 
-import argparse
+import gc
 import logging
 import os
 import re
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["detect_controller_llvm_major", "entry", "main"]
 
@@ -31,8 +35,7 @@ ENV_VERSION = "ORCRT_LLVM_VERSION"
 # controller it waits for.
 _DEFAULT_BUSY_POLL_US = 100.0
 _PROG = "orcrt-executor"
-_LIBLLVM = re.compile(rb"libLLVM[-.](\d+)")
-_LLVM_DIR = re.compile(r"llvm-(\d+)")
+_LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def detect_controller_llvm_major(pid: int) -> int | None:
@@ -44,13 +47,13 @@ def detect_controller_llvm_major(pid: int) -> int | None:
     """
     try:
         with open(f"/proc/{pid}/maps", "rb") as maps:
-            match = _LIBLLVM.search(maps.read())
+            match = re.search(rb"libLLVM[-.](\d+)", maps.read())
         if match:
             return int(match.group(1))
     except OSError:
         pass
     try:
-        match_dir = _LLVM_DIR.search(os.readlink(f"/proc/{pid}/exe"))
+        match_dir = re.search(r"llvm-(\d+)", os.readlink(f"/proc/{pid}/exe"))
     except OSError:
         return None
     return int(match_dir.group(1)) if match_dir else None
@@ -99,7 +102,87 @@ def _busy_poll_default() -> float:
     return _DEFAULT_BUSY_POLL_US if cpus >= 2 else 0.0
 
 
+class _Arguments:
+    """The parsed command line (the attributes argparse's namespace has)."""
+
+    __slots__ = (
+        "busy_poll_us",
+        "endpoint",
+        "llvm_version",
+        "log_level",
+        "max_sessions",
+        "unguarded",
+    )
+
+    def __init__(self) -> None:
+        self.endpoint: list[str] = []
+        self.llvm_version: int | None = None
+        self.unguarded = False
+        self.max_sessions = 1
+        self.busy_poll_us: float | None = None
+        self.log_level = "warning"
+
+
+def _parse_common(argv: Sequence[str]) -> _Arguments | None:
+    """The usual command lines, parsed without argparse (importing and building it costs the
+    start-up several ms): options spelled out in full, as ``--name value`` or ``--name=value``,
+    then the endpoints. Anything else (help, version, abbreviations, ``--``, a value that
+    looks like an option, any error) returns None, and argparse parses it with its messages.
+    """
+    args = _Arguments()
+    converters: dict[str, type[int] | type[float] | type[str]] = {
+        "--llvm-version": int,
+        "--max-sessions": int,
+        "--busy-poll-us": float,
+        "--log-level": str,
+    }
+    index = 0
+    while index < len(argv):
+        argument = argv[index]
+        index += 1
+        if not argument.startswith("-"):
+            args.endpoint.append(argument)
+            continue
+        if args.endpoint:
+            return None  # an option after the endpoints: argparse's rules
+        name, has_value, value = argument.partition("=")
+        if name == "--unguarded" and not has_value:
+            args.unguarded = True
+            continue
+        convert = converters.get(name)
+        if convert is None:
+            return None
+        if not has_value:
+            if index == len(argv) or argv[index].startswith("-"):
+                return None
+            value = argv[index]
+            index += 1
+        try:
+            converted = convert(value)
+        except ValueError:
+            return None
+        if name == "--log-level" and converted not in _LOG_LEVELS:
+            return None
+        setattr(args, name[2:].replace("-", "_"), converted)
+    return args if args.endpoint else None
+
+
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
+    class _VersionAction(argparse.Action):
+        """--version, looking the version up only when asked (importlib.metadata is slow)."""
+
+        def __call__(
+            self,
+            parser: argparse.ArgumentParser,
+            namespace: argparse.Namespace,
+            values: object,
+            option_string: str | None = None,
+        ) -> None:
+            print(f"{_PROG} {_package_version()}")
+            parser.exit()
+
     parser = argparse.ArgumentParser(
         prog=_PROG,
         description=(
@@ -153,27 +236,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level",
         default="warning",
-        choices=["debug", "info", "warning", "error"],
+        choices=_LOG_LEVELS,
         help="how much to log on stderr (default: warning)",
     )
     parser.add_argument(
         "--version", action=_VersionAction, help="show the version and exit", nargs=0
     )
     return parser
-
-
-class _VersionAction(argparse.Action):
-    """--version, looking the version up only when asked (importlib.metadata is slow)."""
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: object,
-        option_string: str | None = None,
-    ) -> None:
-        print(f"{_PROG} {_package_version()}")
-        parser.exit()
 
 
 def _package_version() -> str:
@@ -220,8 +289,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     0: the controller ended the session cleanly. 1: the session failed (reported on stderr in
     one line). 2: bad arguments.
     """
-    parser = _parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = _parse_common(arguments) or _parser().parse_args(arguments)
     level = getattr(logging, args.log_level.upper())
     logging.basicConfig(level=level, format=f"{_PROG}: %(levelname)s: %(message)s")
     try:
@@ -237,9 +306,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not 0 <= busy_poll_us <= 1_000_000:
             raise _UsageError("--busy-poll-us must be between 0 and 1000000")
     except _UsageError as exc:
-        parser.print_usage(sys.stderr)
+        _parser().print_usage(sys.stderr)
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
         return 2
+
+    import native
+
+    try:
+        # Before the loop and its threads exist: JIT'd code sees what a C++ host gives it.
+        native.prepare_cxx_host()
+    except (native.NativeError, OSError) as exc:
+        print(
+            f"{_PROG}: error: cannot set up the C++ runtime for JIT'd code: {exc}", file=sys.stderr
+        )
+        return 1
 
     from . import _executor
 
@@ -253,13 +333,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             read_fd, write_fd = where
             assert isinstance(read_fd, int)
             assert isinstance(write_fd, int)
-            return await _executor.serve_pipes(read_fd, write_fd, options, error_reporter=reporter)  # type: ignore[arg-type]  # a plain callable
+            return await _executor.serve_pipes(
+                read_fd,
+                write_fd,
+                options,
+                error_reporter=reporter,  # type: ignore[arg-type]  # a plain callable
+                on_ready=_end_of_start,
+            )
 
         host, port = where
         assert isinstance(host, str)
         assert isinstance(port, int)
 
         def listening(bound_host: str, bound_port: int) -> None:
+            _end_of_start()
             logging.getLogger("orcrt").info("listening on %s:%d", bound_host, bound_port)
             if port == 0:  # the caller needs to learn the port we picked
                 print(
@@ -277,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return _run_loop(run)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # only if SIGINT has a Python handler again (embedding)
         return 130
     except Exception as exc:
         print(f"{_PROG}: error: {exc}", file=sys.stderr)
@@ -295,21 +382,32 @@ def _run_loop(run: object) -> int:
     return int(uvloop.run(run()))
 
 
+def _end_of_start() -> None:
+    # Start-up (imports, the Session, its actors) creates objects that live as long as the
+    # process; collecting while it runs frees nothing and cost ~10 ms (dozens of collections).
+    # So collection is off until the executor serves; then the start-up objects are frozen
+    # out of later collections, and collection goes on as usual.
+    gc.freeze()
+    gc.enable()
+
+
 def entry() -> None:
-    """The ``orcrt-executor`` / ``python -m actors`` entry point: `main`, then a fast exit.
+    """The ``orcrt-executor`` / ``python -m actors`` entry point: `main`, then a C++ host's exit.
 
     Once the Session has shut down cleanly there is nothing left to release that the OS does
     not release at exit, so the process skips interpreter finalization (tearing down every
-    module costs ~20 ms, which the controller waits for in pipe mode) after flushing Python's
-    and C's standard streams. Never returns.
+    module costs ~20 ms, which the controller waits for in pipe mode): after flushing Python's
+    streams it ends with C's ``exit``, as LLVM's executor does, which runs the ``atexit``
+    handlers (the standard C++ streams' flush among them), library destructors, and flushes
+    C stdio (`native.exit_process`). Never returns.
     """
+    gc.disable()  # until the executor serves: see _end_of_start
     status = main()
     try:
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
-        import ctypes
-
-        ctypes.CDLL(None).fflush(None)  # output JIT'd code left in C's stdio buffers
     finally:
-        os._exit(status)
+        import native
+
+        native.exit_process(status)

@@ -31,11 +31,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import abstractmethod
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, Final, assert_never
 
-import attrs
-
-from ._actor import Actor, ActorRef, Ask, CallbackReply
+from ._actor import Actor, ActorRef, Ask, Message, Reply
 from ._errors import DisconnectedError, RemoteCallError
 from ._wrappers import OutOfBandError, WrapperResult, as_wrapper_result
 
@@ -57,58 +55,70 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class CallController:
+class CallController(Message):
     """Executor -> controller call of handler ``tag`` with ``args``; ``reply`` gets the result.
 
     Sent by the Session. ``reply`` resolves to the result bytes, or fails with
     `DisconnectedError`, or `RemoteCallError` for an out-of-band error from the controller.
     """
 
-    tag: int
-    args: bytes
-    reply: asyncio.Future[bytes]
+    __slots__ = ("args", "reply", "tag")
+
+    def __init__(self, *, tag: int, args: bytes, reply: asyncio.Future[bytes]) -> None:
+        self.tag: Final = tag
+        self.args: Final = args
+        self.reply: Final = reply
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class IncomingCall:
+class IncomingCall(Message):
     """Controller -> executor call of the wrapper at ``address``; ``ref`` identifies the call
     on the link (the frame's sequence number) and comes back in `send_result`."""
 
-    ref: int
-    address: int
-    args: bytes
+    __slots__ = ("address", "args", "ref")
+
+    def __init__(self, *, ref: int, address: int, args: bytes) -> None:
+        self.ref: Final = ref
+        self.address: Final = address
+        self.args: Final = args
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class IncomingResult:
+class IncomingResult(Message):
     """The controller's answer to our call number ``seq_no``."""
 
-    seq_no: int
-    result: WrapperResult
+    __slots__ = ("result", "seq_no")
+
+    def __init__(self, *, seq_no: int, result: WrapperResult) -> None:
+        self.seq_no: Final = seq_no
+        self.result: Final = result
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class WrapperDone:
+class WrapperDone(Message):
     """The wrapper for incoming call ``ref`` finished with ``result``."""
 
-    ref: int
-    result: WrapperResult
+    __slots__ = ("ref", "result")
+
+    def __init__(self, *, ref: int, result: WrapperResult) -> None:
+        self.ref: Final = ref
+        self.result: Final = result
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Disconnect(Ask[None]):
     """Detach from the controller (idempotent). Replies once no call will be received or
     accepted any more; ``reason`` is None for an orderly detach."""
 
-    reason: BaseException | None = None
+    __slots__ = ("reason",)
+
+    def __init__(self, *, reason: BaseException | None = None) -> None:
+        self.reason: Final = reason
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class LinkLost:
+class LinkLost(Message):
     """The link ended by itself; ``reason`` is None for a clean end (EOF at a frame boundary)."""
 
-    reason: BaseException | None = None
+    __slots__ = ("reason",)
+
+    def __init__(self, *, reason: BaseException | None = None) -> None:
+        self.reason: Final = reason
 
 
 ControllerAccessMessage = (
@@ -162,6 +172,15 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
     async def send_result(self, ref: int, result: WrapperResult) -> None:
         """Send the result of the controller's call ``ref``."""
 
+    def send_result_nowait(self, ref: int, result: WrapperResult) -> bool:
+        """Send the result of call ``ref`` if that needs no waiting; return whether it did.
+
+        The fast path for results (no coroutine per result): when it returns False,
+        `send_result` is awaited instead. The default always returns False. Called on the
+        access's task (or inline, see `actors._actor`); raise as `send_result` would.
+        """
+        return False
+
     @abstractmethod
     async def close_link(self, reason: BaseException | None) -> None:
         """Close the link so that no further call is received; called once."""
@@ -178,11 +197,15 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
 
     # -- message handling -----------------------------------------------------------------
 
-    async def handle(self, message: ControllerAccessMessage) -> object:
-        """Take one message (see the module table)."""
+    def handle(self, message: ControllerAccessMessage) -> object:
+        """Take one message (see the module table).
+
+        Synchronous where it can be (results that `send_result_nowait` sends, incoming calls
+        and results); the rest returns a coroutine that the mailbox loop awaits.
+        """
         match message:
             case CallController(tag=tag, args=args, reply=reply):
-                await self._call_controller(tag, args, reply)
+                return self._call_controller(tag, args, reply)
             case IncomingCall(ref=ref, address=address, args=args):
                 self._incoming_call(ref, address, args)
             case IncomingResult(seq_no=seq_no, result=result):
@@ -190,10 +213,10 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
             case WrapperDone(ref=ref, result=result):
                 if self._disconnected:
                     log.debug("dropping the result of call %d: controller disconnected", ref)
-                else:
-                    await self.send_result(ref, result)
+                elif not self.send_result_nowait(ref, result):
+                    return self.send_result(ref, result)
             case Disconnect(reason=reason) | LinkLost(reason=reason):
-                await self._disconnect(reason)
+                return self._disconnect(reason)
             case _:
                 assert_never(message)
         return None
@@ -253,18 +276,43 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
         self.session._controller_detached(self.ref, reason)
 
 
-def result_reply(access: ActorRef[ControllerAccessMessage], ref: int) -> CallbackReply[bytes]:
+class _ResultReply:
+    """The `Reply` of one incoming call: forwards the wrapper's result to the access (the
+    work of a `CallbackReply` with a closure, in one small object per call)."""
+
+    __slots__ = ("_access", "_done", "_ref")
+
+    def __init__(self, access: ActorRef[ControllerAccessMessage], ref: int) -> None:
+        self._access = access
+        self._ref = ref
+        self._done = False
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, result: bytes, /) -> None:
+        if not self._done:
+            self._done = True
+            self._forward(result)
+
+    def set_exception(self, exception: BaseException, /) -> None:
+        if not self._done:
+            self._done = True
+            self._forward(as_wrapper_result(None, exception))
+
+    def _forward(self, result: WrapperResult) -> None:
+        access = self._access
+        if access.closed:
+            log.debug("dropping the result of call %d: %s is closed", self._ref, access.name)
+            return
+        access.tell(WrapperDone(ref=self._ref, result=result))
+
+
+def result_reply(access: ActorRef[ControllerAccessMessage], ref: int) -> Reply[bytes]:
     """The reply for incoming call ``ref``: forwards the wrapper's result to ``access``.
 
-    Runs on the Session actor's task when the wrapper returns. Exceptions become out-of-band
-    errors that keep their message. After the access closed the result is dropped (orc-rt
-    drops results once detached, too).
+    Runs on the Session actor's task (or inline) when the wrapper returns. Exceptions become
+    out-of-band errors that keep their message. After the access closed the result is dropped
+    (orc-rt drops results once detached, too).
     """
-
-    def forward(result: bytes | None, error: BaseException | None) -> None:
-        if access.closed:
-            log.debug("dropping the result of call %d: %s is closed", ref, access.name)
-            return
-        access.tell(WrapperDone(ref=ref, result=as_wrapper_result(result, error)))
-
-    return CallbackReply(forward)
+    return _ResultReply(access, ref)

@@ -25,11 +25,9 @@ import inspect
 from abc import abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ClassVar, assert_never
+from typing import TYPE_CHECKING, ClassVar, Final, assert_never
 
-import attrs
-
-from ._actor import Actor, Ask
+from ._actor import Actor, Ask, Message
 from ._errors import SessionShutdownError
 from ._scope import ExecutionScope
 
@@ -52,54 +50,70 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class Task:
+class Task(Message):
     """A unit of work: ``run()`` once, or ``refuse(error)`` once if it cannot be run.
 
     ``run`` may return an awaitable (in-loop dispatcher only: it becomes a Session task).
     ``refuse`` must not raise; it tells whoever waits for the work that it will not happen.
     """
 
-    run: Callable[[], object]
-    refuse: Callable[[BaseException], None]
-    name: str = "task"
+    __slots__ = ("name", "refuse", "run")
+
+    def __init__(
+        self,
+        *,
+        run: Callable[[], object],
+        refuse: Callable[[BaseException], None],
+        name: str = "task",
+    ) -> None:
+        self.run: Final = run
+        self.refuse: Final = refuse
+        self.name: Final = name
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class Dispatch:
+class Dispatch(Message):
     """Run ``task`` (tell). Refused through ``task.refuse`` after shutdown."""
 
-    task: Task
+    __slots__ = ("task",)
+
+    def __init__(self, *, task: Task) -> None:
+        self.task: Final = task
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class ShutdownDispatcher(Ask[None]):
     """Stop taking tasks; wait for running ones (queued ones of a manual dispatcher are refused).
 
     Sent by the shutdown actor after the resource managers shut down. Idempotent.
     """
 
+    __slots__ = ()
 
-@attrs.frozen(kw_only=True, eq=False)
+
 class RunNext(Ask[bool]):
     """Manual dispatcher: run the oldest (``fifo``) or newest queued task; reply whether one ran."""
 
-    fifo: bool = True
+    __slots__ = ("fifo",)
+
+    def __init__(self, *, fifo: bool = True) -> None:
+        self.fifo: Final = fifo
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class RunUntilEmpty(Ask[int]):
     """Manual dispatcher: run tasks (including ones queued meanwhile) until none is left.
 
     Replies with how many ran. Async tasks are awaited one by one.
     """
 
-    fifo: bool = True
+    __slots__ = ("fifo",)
+
+    def __init__(self, *, fifo: bool = True) -> None:
+        self.fifo: Final = fifo
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class PendingCount(Ask[int]):
     """Manual dispatcher: how many tasks are queued."""
+
+    __slots__ = ()
 
 
 DispatcherMessage = Dispatch | ShutdownDispatcher
@@ -241,14 +255,22 @@ class ThreadPoolDispatcher(TaskDispatcher):
     Threads are created on demand up to ``max_workers`` and reused. The default is generous
     because JIT'd code may block its thread on a call to the controller that in turn needs
     another worker (LLVM's executor starts a thread per call for the same reason).
+    ``initializer`` runs first on each new worker thread (the executor passes
+    `native.enter_jit_thread`: JIT'd code's signal mask).
     """
 
-    def __init__(self, max_workers: int = 128, *, thread_name_prefix: str = "orcrt") -> None:
+    def __init__(
+        self,
+        max_workers: int = 128,
+        *,
+        thread_name_prefix: str = "orcrt",
+        initializer: Callable[[], object] | None = None,
+    ) -> None:
         super().__init__()
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}")
         self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix=thread_name_prefix
+            max_workers=max_workers, thread_name_prefix=thread_name_prefix, initializer=initializer
         )
 
     def _start(self, task: Task) -> None:

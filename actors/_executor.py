@@ -27,6 +27,7 @@ import protocol
 
 from ._actor import ErrorReporter
 from ._bootstrap import SUPPORTED_LLVM_VERSIONS, BootstrapOptions, install_bootstrap
+from ._dispatcher import ThreadPoolDispatcher
 from ._native_wrappers import native_sync_wrapper
 from ._session import Session, open_session
 from ._stream import StreamControllerAccess
@@ -135,6 +136,7 @@ async def _serve(
     options: ExecutorOptions,
     name: str,
     error_reporter: ErrorReporter | None,
+    on_ready: Callable[[], object] | None = None,
 ) -> int:
     loop = asyncio.get_running_loop()
     ended: asyncio.Future[BaseException | None] = loop.create_future()
@@ -143,11 +145,16 @@ async def _serve(
         if not ended.done():
             ended.set_result(reason)
 
-    async with open_session(name=name, error_reporter=error_reporter) as session:
+    blocking = ThreadPoolDispatcher(initializer=native.enter_jit_thread)
+    async with open_session(
+        name=name, error_reporter=error_reporter, blocking_dispatcher=blocking
+    ) as session:
         session.add_on_detach(on_detach)
         info = await _install_services(session, options.llvm_major, options.guarded)
         payload = protocol.encode_setup(info, protocol.setup_layout_for(options.llvm_major))
         await session.attach(make_access(payload), name=f"{name}.controller")
+        if on_ready is not None:
+            on_ready()
         reason = await ended
     return 0 if reason is None else 1
 
@@ -158,10 +165,12 @@ async def serve_pipes(
     options: ExecutorOptions,
     *,
     error_reporter: ErrorReporter | None = None,
+    on_ready: Callable[[], object] | None = None,
 ) -> int:
     """Serve the controller on two pipe descriptors (``filedescs=R,W``); return the exit status.
 
-    The descriptors are owned (and closed) by the session from now on.
+    The descriptors are owned (and closed) by the session from now on. ``on_ready()`` is
+    called once the link is attached (Setup is on its way), e.g. to end start-up work.
     """
     return await _serve(
         lambda payload: StreamControllerAccess.over_pipes(
@@ -174,6 +183,7 @@ async def serve_pipes(
         options,
         "executor",
         error_reporter,
+        on_ready,
     )
 
 

@@ -13,10 +13,9 @@ simulated controller in `actors.testing` is one). Frames become messages:
 from __future__ import annotations
 
 import contextlib
+from typing import Final
 
-import attrs
-
-from ._actor import ActorRef
+from ._actor import ActorRef, Message
 from ._controller import ControllerAccess, ControllerAccessMessage
 from ._errors import ActorClosedError, DisconnectedError
 from ._wrappers import WrapperResult
@@ -31,36 +30,44 @@ __all__ = [
 ]
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class LinkOpened:
+class LinkOpened(Message):
     """To the controller: the executor side is up; ``access`` is where to send calls."""
 
-    access: ActorRef[ControllerAccessMessage]
-    session_name: str
+    __slots__ = ("access", "session_name")
+
+    def __init__(self, *, access: ActorRef[ControllerAccessMessage], session_name: str) -> None:
+        self.access: Final = access
+        self.session_name: Final = session_name
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class ExecutorCall:
+class ExecutorCall(Message):
     """To the controller: the executor calls handler ``tag``; answer with ``IncomingResult``."""
 
-    seq_no: int
-    tag: int
-    args: bytes
+    __slots__ = ("args", "seq_no", "tag")
+
+    def __init__(self, *, seq_no: int, tag: int, args: bytes) -> None:
+        self.seq_no: Final = seq_no
+        self.tag: Final = tag
+        self.args: Final = args
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class WrapperResultSent:
+class WrapperResultSent(Message):
     """To the controller: the result of its call ``ref`` of an executor wrapper."""
 
-    ref: int
-    result: WrapperResult
+    __slots__ = ("ref", "result")
+
+    def __init__(self, *, ref: int, result: WrapperResult) -> None:
+        self.ref: Final = ref
+        self.result: Final = result
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class LinkClosed:
+class LinkClosed(Message):
     """To the controller: the executor side closed the link (no further calls either way)."""
 
-    reason: BaseException | None = None
+    __slots__ = ("reason",)
+
+    def __init__(self, *, reason: BaseException | None = None) -> None:
+        self.reason: Final = reason
 
 
 ControllerSideMessage = LinkOpened | ExecutorCall | WrapperResultSent | LinkClosed

@@ -20,26 +20,30 @@ them here, so a native action that calls back into the controller, which in turn
 memory manager, would deadlock; LLVM's controllers never do that (their platform actions only
 register with the JIT'd runtime), and requests without native actions never leave the loop.
 
-After every change the actor announces this map's executable ranges to the Session's
-native-call guard, before it replies, so a controller never sees a reply before the guard
-knows the code.
+When a request changes the map's executable ranges, the actor announces them to the Session's
+native-call guard before it replies, so a controller never sees a reply before the guard knows
+the code (the announcement is a message queued for the Session ahead of anything the reply can
+provoke).
+
+Requests that run no native code are handled synchronously: `handle_request` is a plain
+``def``, so when the manager is idle a wrapper's request is served inline on the caller's stack
+(`actors._actor`, inline delivery) and the reply reaches the wrapper without a hop. Requests
+that may run native actions return a coroutine that runs them on a worker thread.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, TypeVar, assert_never
-
-import attrs
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar, assert_never
 
 import native
 import protocol
-from protocol import AllocActionCallPair, FinalizeRequest
+from protocol import AllocActionCallPair, FinalizeRequest, SegmentFinalizeRequest
 
 from ._actor import Ask
 from ._resources import ResourceManager
+from ._worker import NativeWorker
 
 if TYPE_CHECKING:
     from ._session import Session
@@ -59,68 +63,85 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_EXEC: Final = int(protocol.MemProt.EXEC)  # a plain int: IntFlag's & costs microseconds
 
 ActionHandler = Callable[[bytes], "str | None"]
 """A Python-implemented alloc action: argument bytes in, None (success) or an error message."""
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Reserve(Ask[int]):
     """Reserve ``size`` bytes of address space (read-write); reply with the base."""
 
-    size: int
+    __slots__ = ("size",)
+
+    def __init__(self, *, size: int) -> None:
+        self.size: Final = size
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Finalize(Ask[None]):
     """LLVM 14: copy and protect segments, run finalize actions (allocation keyed by base)."""
 
-    request: FinalizeRequest
+    __slots__ = ("request",)
+
+    def __init__(self, *, request: FinalizeRequest) -> None:
+        self.request: Final = request
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Deallocate(Ask[None]):
     """LLVM 14: run dealloc actions and unmap each allocation in ``bases``."""
 
-    bases: tuple[int, ...]
+    __slots__ = ("bases",)
+
+    def __init__(self, *, bases: tuple[int, ...]) -> None:
+        self.bases: Final = bases
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Initialize(Ask[int]):
     """LLVM 22: like `Finalize`, recording a region; reply with its start (the init key)."""
 
-    request: FinalizeRequest
+    __slots__ = ("request",)
+
+    def __init__(self, *, request: FinalizeRequest) -> None:
+        self.request: Final = request
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Deinitialize(Ask[None]):
     """LLVM 22: run the dealloc actions of the regions ``keys`` (in reverse order)."""
 
-    keys: tuple[int, ...]
+    __slots__ = ("keys",)
+
+    def __init__(self, *, keys: tuple[int, ...]) -> None:
+        self.keys: Final = keys
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class Release(Ask[None]):
     """LLVM 22: release each slab in ``bases`` with whatever regions it still holds."""
 
-    bases: tuple[int, ...]
+    __slots__ = ("bases",)
+
+    def __init__(self, *, bases: tuple[int, ...]) -> None:
+        self.bases: Final = bases
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class RegisterEhFrame(Ask[None]):
     """Register (or deregister) the ``.eh_frame`` section [start, end) with the unwinder."""
 
-    start: int
-    end: int
-    register: bool = True
+    __slots__ = ("end", "register", "start")
+
+    def __init__(self, *, start: int, end: int, register: bool = True) -> None:
+        self.start: Final = start
+        self.end: Final = end
+        self.register: Final = register
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class RegisterDebugObject(Ask[None]):
     """Tell an attached debugger about the debug object at [start, end) (GDB JIT interface)."""
 
-    start: int
-    end: int
+    __slots__ = ("end", "start")
+
+    def __init__(self, *, start: int, end: int) -> None:
+        self.start: Final = start
+        self.end: Final = end
 
 
 MemoryRequest = (
@@ -143,6 +164,8 @@ class MemoryManager(ResourceManager[MemoryRequest]):
     memory of this map. Register with ``await session.add_resource_manager(manager)``.
     """
 
+    inline_delivery = True  # idle: take mail on the sender's stack (actors._actor)
+
     def __init__(
         self,
         session: Session,
@@ -154,6 +177,7 @@ class MemoryManager(ResourceManager[MemoryRequest]):
         self._guarded = guarded
         self._action_tokens = dict(action_tokens or {})
         self._map = native.MemoryMap(self._run_action)
+        self._worker = NativeWorker("orcrt-memory")
         self._eh_frames = native.EhFrameRegistrar()
         self._debug_objects = native.DebugObjectRegistrar()
         self._shutting_down = False
@@ -161,6 +185,7 @@ class MemoryManager(ResourceManager[MemoryRequest]):
         # they are mapped executable, and actions may target them (the map records the
         # region only after its actions succeeded).
         self._request_code: tuple[tuple[int, int], ...] = ()
+        self._announced_version = self._map.executable_version
 
     def __repr__(self) -> str:
         stats = self._map.statistics()
@@ -170,34 +195,26 @@ class MemoryManager(ResourceManager[MemoryRequest]):
         """Implement the alloc action at ``address`` in Python (before the actor is spawned)."""
         self._action_tokens[address] = handler
 
-    async def handle_request(self, message: MemoryRequest) -> object:
-        """Serve one memory request (see the module table)."""
+    def handle_request(self, message: MemoryRequest) -> object:
+        """Serve one memory request (see the module table): the reply, or a coroutine of it
+        for a request that runs native actions (on a worker thread)."""
         memory = self._map
         match message:
             case Reserve(size=size):
                 return memory.reserve(size)
             case Finalize(request=request):
-                with self._code_of(request):
-                    await self._run(memory.finalize, request.segments, request.actions)
-                self._announce()
-                return None
+                return self._finalize(memory.finalize, request)
             case Deallocate(bases=bases):
-                await self._run(memory.deallocate, bases, actions=self._has_dealloc_natives())
-                self._announce()
-                return None
+                natives = self._natives_among(memory.dealloc_functions(bases=bases))
+                return self._free(memory.deallocate, bases, natives)
             case Initialize(request=request):
-                with self._code_of(request):
-                    key = await self._run(memory.initialize, request.segments, request.actions)
-                self._announce()
-                return key
+                return self._finalize(memory.initialize, request)
             case Deinitialize(keys=keys):
-                await self._run(memory.deinitialize, keys, actions=self._has_dealloc_natives())
-                self._announce()
-                return None
+                natives = self._natives_among(memory.dealloc_functions(keys=keys))
+                return self._free(memory.deinitialize, keys, natives)
             case Release(bases=bases):
-                await self._run(memory.release, bases, actions=self._has_dealloc_natives())
-                self._announce()
-                return None
+                natives = self._natives_among(memory.dealloc_functions(bases=bases))
+                return self._free(memory.release, bases, natives)
             case RegisterEhFrame(start=start, end=end, register=register):
                 if register:
                     self._eh_frames.register_eh_frame(start, end - start)
@@ -210,26 +227,62 @@ class MemoryManager(ResourceManager[MemoryRequest]):
             case _:
                 assert_never(message)
 
-    async def _run(
+    # Native actions may block (they run JIT'd code): a worker thread runs them. Requests
+    # without any stay on the loop (copying and mprotect are quick), synchronously.
+
+    def _finalize(
         self,
-        operation: Callable[..., _T],
-        *args: object,
-        actions: bool | None = None,
+        operation: Callable[[Sequence[SegmentFinalizeRequest], Sequence[AllocActionCallPair]], _T],
+        request: FinalizeRequest,
+    ) -> _T | Coroutine[Any, Any, _T]:
+        actions = request.actions
+        if not actions:  # the common case: nothing runs, nothing may target the new code
+            result = operation(request.segments, actions)
+            self._announce()
+            return result
+        if any(self._is_native(pair) for pair in actions):
+            return self._finalize_on_thread(operation, request)
+        with self._code_of(request):
+            result = operation(request.segments, actions)
+        self._announce()
+        return result
+
+    async def _finalize_on_thread(
+        self,
+        operation: Callable[[Sequence[SegmentFinalizeRequest], Sequence[AllocActionCallPair]], _T],
+        request: FinalizeRequest,
     ) -> _T:
-        # Native actions may block (they run JIT'd code): a worker thread runs them. Requests
-        # without any stay on the loop: copying and mprotect are quick.
-        if actions is None:
-            actions = any(self._is_native(pair) for pair in _actions_of(args))
-        if actions:
-            return await asyncio.to_thread(operation, *args)
-        return operation(*args)
+        with self._code_of(request):
+            result = await self._worker.run(operation, request.segments, request.actions)
+        self._announce()
+        return result
+
+    def _free(
+        self, operation: Callable[[tuple[int, ...]], None], keys: tuple[int, ...], natives: bool
+    ) -> Coroutine[Any, Any, None] | None:
+        if natives:
+            return self._free_on_thread(operation, keys)
+        operation(keys)
+        self._announce()
+        return None
+
+    async def _free_on_thread(
+        self, operation: Callable[[tuple[int, ...]], None], keys: tuple[int, ...]
+    ) -> None:
+        await self._worker.run(operation, keys)
+        self._announce()
+
+    def _natives_among(self, functions: Iterable[int]) -> bool:
+        """Whether any of these dealloc action targets is native (not one of our tokens)."""
+        tokens = self._action_tokens
+        return any(fn not in tokens for fn in functions)
 
     @contextlib.contextmanager
     def _code_of(self, request: FinalizeRequest) -> Iterator[None]:
         self._request_code = tuple(
             (segment.addr, segment.addr + segment.size)
             for segment in request.segments
-            if segment.prot & protocol.MemProt.EXEC
+            if segment.prot & _EXEC
         )
         try:
             yield
@@ -246,11 +299,6 @@ class MemoryManager(ResourceManager[MemoryRequest]):
             call.fn != 0 and call.fn not in self._action_tokens
             for call in (pair.finalize, pair.dealloc)
         )
-
-    def _has_dealloc_natives(self) -> bool:
-        # Dealloc actions recorded earlier may be native; the map does not say which, so a
-        # map holding any dealloc action runs releases off the loop.
-        return self._map.statistics().dealloc_actions > 0
 
     def _run_action(self, fn: int, args: bytes) -> str | None:
         """Run one alloc action (called by the memory map, on whichever thread runs it)."""
@@ -304,7 +352,11 @@ class MemoryManager(ResourceManager[MemoryRequest]):
         return None
 
     def _announce(self) -> None:
-        self._session.allow_native_targets("memory", ranges=self._map.executable_ranges())
+        """Tell the Session's guard the executable ranges, if they changed since last time."""
+        version = self._map.executable_version
+        if version != self._announced_version:
+            self._announced_version = version
+            self._session.allow_native_targets("memory", ranges=self._map.executable_ranges())
 
     async def detach(self) -> None:
         """Keep everything: JIT'd code may still run (orc-rt: detach is a no-op here)."""
@@ -323,16 +375,17 @@ class MemoryManager(ResourceManager[MemoryRequest]):
             except native.NativeError as exc:
                 errors.append(str(exc))
         try:
-            await self._run(self._map.shutdown, actions=self._has_dealloc_natives())
+            if self._natives_among(self._map.dealloc_functions()):
+                await self._worker.run(self._map.shutdown)
+            else:
+                self._map.shutdown()
         except native.NativeError as exc:
             errors.append(str(exc))
+        self._worker.close()
         self._announce()
         if errors:
             raise native.NativeError("memory manager shutdown: " + "; ".join(errors))
 
-
-def _actions_of(args: Sequence[object]) -> Sequence[AllocActionCallPair]:
-    for arg in args:
-        if isinstance(arg, tuple) and arg and isinstance(arg[0], AllocActionCallPair):
-            return arg
-    return ()
+    async def on_stop(self) -> None:
+        """Join the worker thread if shutdown never came (the actor was closed)."""
+        self._worker.close()

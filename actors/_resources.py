@@ -19,8 +19,6 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Generic, TypeVar
 
-import attrs
-
 from ._actor import Actor, Ask
 
 __all__ = ["DetachResource", "ResourceManager", "ResourceManagerMessage", "ShutdownResource"]
@@ -28,17 +26,19 @@ __all__ = ["DetachResource", "ResourceManager", "ResourceManagerMessage", "Shutd
 M = TypeVar("M")
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class DetachResource(Ask[None]):
     """The controller is gone: no further requests will come (no further allocations or frees).
 
     The manager may drop fine-grained tracking; it must keep whatever JIT'd code may still use.
     """
 
+    __slots__ = ()
 
-@attrs.frozen(kw_only=True, eq=False)
+
 class ShutdownResource(Ask[None]):
     """The Session is shutting down and no JIT'd code runs: release everything."""
+
+    __slots__ = ()
 
 
 ResourceManagerMessage = DetachResource | ShutdownResource
@@ -51,17 +51,20 @@ class ResourceManager(Actor["ResourceManagerMessage | M"], Generic[M]):
     manager's own request messages, handled by `handle_request`.
     """
 
-    async def handle(self, message: ResourceManagerMessage | M) -> object:
-        """Route lifecycle messages to `detach`/`shutdown`, the rest to `handle_request`."""
+    def handle(self, message: ResourceManagerMessage | M) -> object:
+        """Route lifecycle messages to `detach`/`shutdown`, the rest to `handle_request`.
+
+        A plain ``def``: a `handle_request` that is synchronous makes the manager's requests
+        synchronous too (no coroutine, no task switch; see `actors._actor`); coroutines that
+        `detach`, `shutdown` or `handle_request` return are awaited by the mailbox loop.
+        """
         match message:
             case DetachResource():
-                await self.detach()
-                return None
+                return self.detach()
             case ShutdownResource():
-                await self.shutdown()
-                return None
+                return self.shutdown()
             case _:
-                return await self.handle_request(message)
+                return self.handle_request(message)
 
     @abstractmethod
     async def detach(self) -> None:
@@ -71,6 +74,10 @@ class ResourceManager(Actor["ResourceManagerMessage | M"], Generic[M]):
     async def shutdown(self) -> None:
         """Release every resource (called once, after `detach`). Raise to report an error."""
 
-    async def handle_request(self, message: M) -> object:
-        """Handle one of the manager's own messages. The default accepts none."""
+    def handle_request(self, message: M) -> object:
+        """Handle one of the manager's own messages; return the reply, or a coroutine of it.
+
+        Override with ``async def`` for requests that wait, or a plain ``def`` that returns a
+        coroutine only for those. The default accepts none.
+        """
         raise TypeError(f"{type(self).__name__} does not handle {message!r}")

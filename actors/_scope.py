@@ -74,6 +74,12 @@ class ExecutionScope:
         """The current state (a snapshot)."""
         return self._state
 
+    @property
+    def is_open(self) -> bool:
+        """True while the scope is OPEN (a snapshot; on the loop thread it stays OPEN until
+        the current callback returns, since only `drain`, on the loop, ends it)."""
+        return self._state is ScopeState.OPEN
+
     def try_retain(self) -> bool:
         """Retain the scope if the rules of the current state allow it; return whether it did."""
         with self._lock:

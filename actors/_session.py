@@ -32,11 +32,11 @@ import inspect
 import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Any, TypeVar, assert_never
+from typing import Any, Final, TypeVar, assert_never
 
 import attrs
 
-from ._actor import Actor, ActorRef, Ask, ErrorReporter, Reply, Spawner, copy_outcome
+from ._actor import Actor, ActorRef, Ask, ErrorReporter, Message, Reply, Spawner, copy_outcome
 from ._controller import CallController, ControllerAccess, ControllerAccessMessage
 from ._dispatcher import (
     Dispatch,
@@ -115,64 +115,79 @@ class SessionStatistics:
 # -- messages to the Session actor --------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class RegisterWrapper(Ask[int]):
     """Register ``entry`` at ``address`` (or the next free token address); reply the address."""
 
-    entry: WrapperEntry
-    address: int | None = None
+    __slots__ = ("address", "entry")
+
+    def __init__(self, *, entry: WrapperEntry, address: int | None = None) -> None:
+        self.entry: Final = entry
+        self.address: Final = address
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class WrapperCall:
+class WrapperCall(Message):
     """Run the wrapper at ``address`` with ``args``; ``reply`` gets its result (a future, or a
     `CallbackReply` that forwards it without a detour through the loop)."""
 
-    address: int
-    args: bytes
-    reply: Reply[bytes]
+    __slots__ = ("address", "args", "reply")
+
+    def __init__(self, *, address: int, args: bytes, reply: Reply[bytes]) -> None:
+        self.address: Final = address
+        self.args: Final = args
+        self.reply: Final = reply
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class WrapperReturned:
+class WrapperReturned(Message):
     """``return_fn`` was called for ``call_id`` with ``result``."""
 
-    call_id: int
-    result: WrapperResult
+    __slots__ = ("call_id", "result")
+
+    def __init__(self, *, call_id: int, result: WrapperResult) -> None:
+        self.call_id: Final = call_id
+        self.result: Final = result
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class ControllerCallRequest:
+class ControllerCallRequest(Message):
     """Executor -> controller call; ``reply`` resolves with the controller's result."""
 
-    tag: int
-    args: bytes
-    reply: asyncio.Future[bytes]
+    __slots__ = ("args", "reply", "tag")
+
+    def __init__(self, *, tag: int, args: bytes, reply: asyncio.Future[bytes]) -> None:
+        self.tag: Final = tag
+        self.args: Final = args
+        self.reply: Final = reply
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class AttachController(Ask[None]):
     """Make ``access`` the Session's controller link (once per Session)."""
 
-    access: ActorRef[ControllerAccessMessage]
+    __slots__ = ("access",)
+
+    def __init__(self, *, access: ActorRef[ControllerAccessMessage]) -> None:
+        self.access: Final = access
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class ControllerDetached:
+class ControllerDetached(Message):
     """The controller access ``access`` disconnected (sent exactly once by that access)."""
 
-    access: ActorRef[ControllerAccessMessage]
-    reason: BaseException | None
+    __slots__ = ("access", "reason")
+
+    def __init__(
+        self, *, access: ActorRef[ControllerAccessMessage], reason: BaseException | None
+    ) -> None:
+        self.access: Final = access
+        self.reason: Final = reason
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class AddResourceManager(Ask[None]):
     """Register a resource manager; refused once shutdown began."""
 
-    manager: ActorRef[ResourceManagerMessage]
+    __slots__ = ("manager",)
+
+    def __init__(self, *, manager: ActorRef[ResourceManagerMessage]) -> None:
+        self.manager: Final = manager
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class ConfigureNativeCalls(Ask[None]):
     """Call addresses with no registered wrapper through ``factory`` (None: refuse them).
 
@@ -180,45 +195,62 @@ class ConfigureNativeCalls(Ask[None]):
     `AllowNativeTargets` are called; others get an error result naming the address.
     """
 
-    factory: NativeWrapperFactory | None
-    guarded: bool = True
+    __slots__ = ("factory", "guarded")
+
+    def __init__(self, *, factory: NativeWrapperFactory | None, guarded: bool = True) -> None:
+        self.factory: Final = factory
+        self.guarded: Final = guarded
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class AllowNativeTargets:
+class AllowNativeTargets(Message):
     """Update the guard's allow-list: ``ranges`` replaces the executable ranges of ``source``
     (when given); ``addresses`` are added (resolved symbols)."""
 
-    source: str
-    ranges: tuple[tuple[int, int], ...] | None = None
-    addresses: tuple[int, ...] = ()
+    __slots__ = ("addresses", "ranges", "source")
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        ranges: tuple[tuple[int, int], ...] | None = None,
+        addresses: tuple[int, ...] = (),
+    ) -> None:
+        self.source: Final = source
+        self.ranges: Final = ranges
+        self.addresses: Final = addresses
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class CheckNativeTarget(Ask["str | None"]):
     """Reply None if native code at ``address`` may be called, else the refusal message."""
 
-    address: int
+    __slots__ = ("address",)
+
+    def __init__(self, *, address: int) -> None:
+        self.address: Final = address
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class GetController(Ask["ActorRef[ControllerAccessMessage] | None"]):
     """Reply with the attached controller access, if any."""
 
+    __slots__ = ()
 
-@attrs.frozen(kw_only=True, eq=False)
+
 class TakeDetachSnapshot(Ask["tuple[ActorRef[ResourceManagerMessage], ...]"]):
     """Mark the Session detached; reply with the resource managers to detach."""
 
+    __slots__ = ()
 
-@attrs.frozen(kw_only=True, eq=False)
+
 class BeginShutdown(Ask["tuple[ActorRef[ResourceManagerMessage], ...]"]):
     """Refuse new resource managers and controllers; reply with those to shut down."""
 
+    __slots__ = ()
 
-@attrs.frozen(kw_only=True, eq=False)
+
 class GetStatistics(Ask[SessionStatistics]):
     """Reply with a `SessionStatistics` snapshot."""
+
+    __slots__ = ()
 
 
 SessionMessage = (
@@ -241,6 +273,8 @@ SessionMessage = (
 
 class _SessionActor(Actor[SessionMessage]):
     """Owns the wrapper table, the CallId-keyed futures, the resource managers and the link."""
+
+    inline_delivery = True  # idle: take mail on the sender's stack (actors._actor)
 
     def __init__(
         self,
@@ -391,8 +425,12 @@ class _SessionActor(Actor[SessionMessage]):
         # function stays valid afterwards (a wrapper may keep it and return later, from any
         # thread), and then goes the usual way, through the mailbox.
         session = self._session
-        scope = session.execution_scope
-        if not scope.try_retain():
+        scope = session._scope
+        # The scope only starts draining on the loop thread, which is busy running this call:
+        # while it is open, the call is covered without taking the lock. Otherwise retain it
+        # as the dispatcher would (draining admits work only while something still holds it).
+        retained = not scope.is_open
+        if retained and not scope.try_retain():
             session._refuse_call(
                 call_id, SessionShutdownError(f"session is shutting down; {entry.name} was not run")
             )
@@ -416,7 +454,8 @@ class _SessionActor(Actor[SessionMessage]):
                 captured.append(OutOfBandError(describe_exception(exc)))
         finally:
             running = False
-            scope.release()
+            if retained:
+                scope.release()
         if captured:
             self._wrapper_returned(call_id, captured[0])
 
@@ -903,22 +942,24 @@ def run(
 # Lifecycle messages live here so the Session handle can send them; the actor is _shutdown.py.
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class _DetachSession(Ask[None]):
-    pass
+    __slots__ = ()
 
 
-@attrs.frozen(kw_only=True, eq=False)
 class _ShutdownSession(Ask[None]):
-    pass
+    __slots__ = ()
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class _ControllerGone:
-    reason: BaseException | None
+class _ControllerGone(Message):
+    __slots__ = ("reason",)
+
+    def __init__(self, *, reason: BaseException | None) -> None:
+        self.reason: Final = reason
 
 
-@attrs.frozen(kw_only=True, eq=False)
-class _AddCallback:
-    kind: str
-    callback: Callable[..., object]
+class _AddCallback(Message):
+    __slots__ = ("callback", "kind")
+
+    def __init__(self, *, kind: str, callback: Callable[..., object]) -> None:
+        self.kind: Final = kind
+        self.callback: Final = callback

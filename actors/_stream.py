@@ -13,14 +13,17 @@ into a message for this actor:
 | EOF inside a frame, I/O error  | `LinkLost(error)`         |                                       |
 
 Calls go from the link straight to the Session, with a reply that hands the result to this
-actor (`result_reply`): the hot path is link -> Session -> dispatcher -> Session -> access,
-with no detour through futures. The executor speaks first: `on_connect` sends Setup
-(simple-remote-epc.md §4). Frames are whole (header and payload in one buffer), so they never
-interleave; the frames produced while the mailbox drains go out in one ``write`` when it runs
-empty (or every 64 KiB), so a burst of pipelined results costs one system call, and a TCP
-peer sees no header/payload split (TCP_NODELAY is set, unlike LLVM's own executor, whose two
-writes per frame cost ~40 ms each with Nagle and delayed ACKs). A result for a
-sequence number we never used is fatal ("No call for sequence number N"), as in LLVM.
+actor (`result_reply`), with no detour through futures. The Session, this access (for results
+it can send without waiting) and the memory and dylib managers handle mail inline when idle
+(`actors._actor`), so a call to a synchronous wrapper is answered within the ``data_received``
+that read it: no task switch from frame to result frame. The executor speaks first:
+`on_connect` sends Setup (simple-remote-epc.md §4). Frames are whole (header and payload in one
+buffer), so they never interleave; the results of one burst (one ``data_received``, or one
+mailbox drain) go out in one ``write`` from `on_idle` (or every 64 KiB), so pipelined results
+cost one system call per burst, and a TCP peer sees no header/payload split (TCP_NODELAY is
+set, unlike LLVM's own executor, whose two writes per frame cost ~40 ms each with Nagle and
+delayed ACKs). A result for a sequence number we never used is fatal ("No call for sequence
+number N"), as in LLVM.
 LLVM 14/22 have no wire encoding for out-of-band errors: such a result goes out as an empty
 payload (what LLVM's executor sends) and the message is logged.
 """
@@ -180,6 +183,8 @@ class StreamControllerAccess(ControllerAccess):
     calls (see README, Performance); the loop is blocked for at most that long.
     """
 
+    inline_delivery = True  # idle: take mail on the sender's stack (actors._actor)
+
     def __init__(
         self, setup_payload: bytes, *, max_frame_size: int = 1 << 30, busy_poll_us: float = 0.0
     ) -> None:
@@ -308,13 +313,16 @@ class StreamControllerAccess(ControllerAccess):
 
     async def send_result(self, ref: int, result: WrapperResult) -> None:
         """Send Result(ref, tag 0); an out-of-band error goes as an empty payload (logged)."""
-        if isinstance(result, OutOfBandError):
-            log.error(
-                "call %d failed out of band (sent as an empty result): %s", ref, result.message
-            )
-            result = b""
         await self._drain()
-        self._write(encode_frame(Opcode.RESULT, ref, 0, result))
+        self._write(encode_frame(Opcode.RESULT, ref, 0, _payload(ref, result)))
+
+    def send_result_nowait(self, ref: int, result: WrapperResult) -> bool:
+        """Queue Result(ref, tag 0) for the next write unless the transport asked us to pause."""
+        link = self._link
+        if link is not None and not link._can_write.is_set():
+            return False
+        self._write(encode_frame(Opcode.RESULT, ref, 0, _payload(ref, result)))
+        return True
 
     def unknown_result(self, seq_no: int) -> None:
         """A result for a call we never made: fatal, as in LLVM."""
@@ -327,3 +335,11 @@ class StreamControllerAccess(ControllerAccess):
             id(t): t for t in (self._write_transport, self._read_transport) if t
         }.values():
             transport.close()
+
+
+def _payload(ref: int, result: WrapperResult) -> bytes:
+    """A result's payload: LLVM 14/22 cannot carry out-of-band errors, so those go empty."""
+    if isinstance(result, OutOfBandError):
+        log.error("call %d failed out of band (sent as an empty result): %s", ref, result.message)
+        return b""
+    return result

@@ -6,8 +6,9 @@ run native or JIT'd code (`call_wrapper`, `run_as_*`, `call_async_wrapper`, `Dyl
 `MemoryMap` requests carrying alloc actions) can block and belong on a worker thread; the rest
 (bookkeeping, mmap/mprotect/memcpy) is fast enough for the event-loop thread. Nothing here keeps
 mutable global state: each Session creates its own instances. Only immutable things are loaded
-once per process (libc, libgcc_s, the shim and its callback thunks), plus GDB's JIT descriptor,
-which is process-global by its definition.
+once per process (libc, libgcc_s, the shim and its callback thunks), plus what is process-global
+by its definition: GDB's JIT descriptor, and the C++ host state an executor process prepares
+once for JIT'd code (`prepare_cxx_host`: C++ runtime, locale, C stdio, signals; `_host.py`).
 
 C shim, because ctypes cannot return a struct from a callback: LLVM's wrapper ABI returns a
 16-byte ``CWrapperFunctionResult`` by value, and JIT'd code calls the executor's dispatch entry
@@ -28,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._call import AsyncReturn as AsyncReturn
     from ._call import AsyncReturnChannel as AsyncReturnChannel
-    from ._call import ChannelStatistics as ChannelStatistics
     from ._call import call_async_wrapper as call_async_wrapper
     from ._call import call_wrapper as call_wrapper
     from ._call import run_as_int as run_as_int
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from ._call import run_as_void as run_as_void
     from ._dispatch import DispatchContext as DispatchContext
     from ._dispatch import DispatchHandler as DispatchHandler
-    from ._dispatch import DispatchStatistics as DispatchStatistics
     from ._dylib import CXX_RUNTIME_LIBRARIES as CXX_RUNTIME_LIBRARIES
     from ._dylib import DylibManager as DylibManager
     from ._ehframe import EhFrameRegistrar as EhFrameRegistrar
@@ -51,10 +50,14 @@ if TYPE_CHECKING:
     from ._gdb_jit import JIT_REGISTER_FN as JIT_REGISTER_FN
     from ._gdb_jit import JIT_UNREGISTER_FN as JIT_UNREGISTER_FN
     from ._gdb_jit import DebugObjectRegistrar as DebugObjectRegistrar
-    from ._gdb_jit import JitDebugDescriptor as JitDebugDescriptor
     from ._gdb_jit import deregister_debug_object as deregister_debug_object
     from ._gdb_jit import jit_debug_descriptor as jit_debug_descriptor
     from ._gdb_jit import register_debug_object as register_debug_object
+    from ._host import HostState as HostState
+    from ._host import enter_jit_thread as enter_jit_thread
+    from ._host import exit_process as exit_process
+    from ._host import flush_standard_streams as flush_standard_streams
+    from ._host import prepare_cxx_host as prepare_cxx_host
     from ._memory import MAX_READ_SIZE as MAX_READ_SIZE
     from ._memory import PROT_EXEC as PROT_EXEC
     from ._memory import PROT_READ as PROT_READ
@@ -74,16 +77,20 @@ if TYPE_CHECKING:
     from ._memory import unmap as unmap
     from ._memory import write as write
     from ._memory import write_buffers as write_buffers
+    from ._memory import write_segment as write_segment
     from ._memory import write_uint as write_uint
     from ._memory import write_uints as write_uints
     from ._memory import zero as zero
     from ._memory_map import FINALIZE_LIFETIME as FINALIZE_LIFETIME
     from ._memory_map import ActionPair as ActionPair
     from ._memory_map import MemoryMap as MemoryMap
-    from ._memory_map import MemoryMapStatistics as MemoryMapStatistics
     from ._memory_map import RunAction as RunAction
     from ._memory_map import Segment as Segment
     from ._memory_map import WrapperCall as WrapperCall
+    from ._records import ChannelStatistics as ChannelStatistics
+    from ._records import DispatchStatistics as DispatchStatistics
+    from ._records import JitDebugDescriptor as JitDebugDescriptor
+    from ._records import MemoryMapStatistics as MemoryMapStatistics
     from ._shim import load_shim as load_shim
 
 # Public name -> the private module that defines it. Names load on first use, so importing
@@ -91,7 +98,7 @@ if TYPE_CHECKING:
 _EXPORTS: dict[str, str] = {
     "AsyncReturn": "_call",
     "AsyncReturnChannel": "_call",
-    "ChannelStatistics": "_call",
+    "ChannelStatistics": "_records",
     "call_async_wrapper": "_call",
     "call_wrapper": "_call",
     "run_as_int": "_call",
@@ -99,7 +106,7 @@ _EXPORTS: dict[str, str] = {
     "run_as_void": "_call",
     "DispatchContext": "_dispatch",
     "DispatchHandler": "_dispatch",
-    "DispatchStatistics": "_dispatch",
+    "DispatchStatistics": "_records",
     "CXX_RUNTIME_LIBRARIES": "_dylib",
     "DylibManager": "_dylib",
     "EhFrameRegistrar": "_ehframe",
@@ -114,10 +121,15 @@ _EXPORTS: dict[str, str] = {
     "JIT_NOACTION": "_gdb_jit",
     "JIT_REGISTER_FN": "_gdb_jit",
     "JIT_UNREGISTER_FN": "_gdb_jit",
-    "JitDebugDescriptor": "_gdb_jit",
+    "JitDebugDescriptor": "_records",
     "deregister_debug_object": "_gdb_jit",
     "jit_debug_descriptor": "_gdb_jit",
     "register_debug_object": "_gdb_jit",
+    "HostState": "_host",
+    "enter_jit_thread": "_host",
+    "exit_process": "_host",
+    "flush_standard_streams": "_host",
+    "prepare_cxx_host": "_host",
     "MAX_READ_SIZE": "_memory",
     "PROT_EXEC": "_memory",
     "PROT_READ": "_memory",
@@ -137,13 +149,14 @@ _EXPORTS: dict[str, str] = {
     "unmap": "_memory",
     "write": "_memory",
     "write_buffers": "_memory",
+    "write_segment": "_memory",
     "write_uint": "_memory",
     "write_uints": "_memory",
     "zero": "_memory",
     "ActionPair": "_memory_map",
     "FINALIZE_LIFETIME": "_memory_map",
     "MemoryMap": "_memory_map",
-    "MemoryMapStatistics": "_memory_map",
+    "MemoryMapStatistics": "_records",
     "RunAction": "_memory_map",
     "Segment": "_memory_map",
     "WrapperCall": "_memory_map",

@@ -19,18 +19,21 @@ The two wrapper ABIs (architecture.md, "Two native wrapper ABIs"):
   the Python callable it was built with.
 """
 
+from __future__ import annotations
+
 import ctypes
-import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ._errors import NativeCallError
 from ._shim import WrapperResult, load_shim
 
+if TYPE_CHECKING:
+    from ._records import ChannelStatistics
+
 __all__ = [
     "AsyncReturn",
     "AsyncReturnChannel",
-    "ChannelStatistics",
     "call_async_wrapper",
     "call_wrapper",
     "result_bytes",
@@ -136,20 +139,6 @@ def run_as_int(fn: int, arg: int) -> int:
     return int(load_shim().run_as_int(fn, arg))
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ChannelStatistics:
-    """Counters of an `AsyncReturnChannel` (a snapshot)."""
-
-    in_flight: int
-    """Returns currently inside the Python callable."""
-    returned: int
-    """Returns forwarded to the callable so far."""
-    refused: int
-    """Returns that arrived after `close()` (their buffers were freed, nothing called)."""
-    closed: bool
-    """Whether the channel was closed."""
-
-
 class AsyncReturnChannel:
     """The SessionRef handed to async (orc-rt ABI) wrapper functions; routes their returns.
 
@@ -221,6 +210,8 @@ class AsyncReturnChannel:
         """Counters read atomically from the native context."""
         counts = (ctypes.c_uint64 * 4)()
         load_shim().async_channel_counts(self._address, counts)
+        from ._records import ChannelStatistics
+
         return ChannelStatistics(
             in_flight=counts[0], returned=counts[1], refused=counts[2], closed=bool(counts[3])
         )

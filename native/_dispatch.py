@@ -18,31 +18,22 @@ context is never freed, because JIT'd code may keep calling with its address; th
 the handler is dropped when the last in-flight call leaves (or at close if none is in flight).
 """
 
+from __future__ import annotations
+
 import ctypes
-import dataclasses
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ._shim import load_shim
 
-__all__ = ["DispatchContext", "DispatchHandler", "DispatchStatistics"]
+if TYPE_CHECKING:
+    from ._records import DispatchStatistics
+
+__all__ = ["DispatchContext", "DispatchHandler"]
 
 DispatchHandler = Callable[[int, bytes], bytes]
 """`handler(tag, arg_bytes) -> result_bytes`; raising any Exception makes the call return an
 out-of-band error whose message is ``str(exc)`` (or the exception's type name if empty)."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class DispatchStatistics:
-    """Counters of a `DispatchContext` (a snapshot)."""
-
-    in_flight: int
-    """Calls currently inside the handler."""
-    calls: int
-    """Calls that entered the handler so far."""
-    refused: int
-    """Calls refused with the shutdown error after `close()`."""
-    closed: bool
-    """Whether the context was closed."""
 
 
 class DispatchContext:
@@ -120,6 +111,8 @@ class DispatchContext:
         """Counters read atomically from the native context."""
         counts = (ctypes.c_uint64 * 4)()
         load_shim().dispatch_ctx_counts(self._address, counts)
+        from ._records import DispatchStatistics
+
         return DispatchStatistics(
             in_flight=counts[0], calls=counts[1], refused=counts[2], closed=bool(counts[3])
         )

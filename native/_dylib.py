@@ -24,7 +24,7 @@ thread. Not thread-safe: owned by one actor.
 from typing import Final
 
 from ._errors import LibraryLoadError, NativeError, SymbolNotFoundError
-from ._libc import RTLD_GLOBAL, RTLD_NOW, libc
+from ._libc import RTLD_GLOBAL, RTLD_NOLOAD, RTLD_NOW, libc
 
 __all__ = ["CXX_RUNTIME_LIBRARIES", "DylibManager"]
 
@@ -110,12 +110,19 @@ class DylibManager:
             raise SymbolNotFoundError(f"Missing definition for {name}", name=name)
         return address
 
-    def load_cxx_runtime(self) -> None:
+    def load_cxx_runtime(self, *, if_present: bool = False) -> bool:
         """Make libstdc++, libgcc_s and libm RTLD_GLOBAL so C++ programs resolve through the
         process handle (``__cxa_throw``, ``_Unwind_Resume``, ``_ZTISt13runtime_error``, ...).
 
         Idempotent. These libraries are never unloaded: once JIT'd code may reference them,
         unloading them could pull code from under it (like LLVM's permanent libraries).
+        With ``if_present`` nothing is loaded (RTLD_NOLOAD, so no library constructor runs and
+        the call is quick enough for the event loop): the libraries are only made global if
+        the process has all of them already (e.g. after `native.prepare_cxx_host`).
+
+        Returns:
+            True once the libraries are global; False only with ``if_present`` when one of
+            them is not loaded yet.
 
         Raises:
             LibraryLoadError: one of them cannot be loaded.
@@ -123,9 +130,18 @@ class DylibManager:
         """
         self._check_open()
         if self._permanent:
-            return
-        handles = [self._dlopen(name, "load_cxx_runtime") for name in CXX_RUNTIME_LIBRARIES]
+            return True
+        if if_present:
+            handles = []
+            for name in CXX_RUNTIME_LIBRARIES:
+                handle = libc().dlopen(name.encode(), RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD)
+                if not handle:
+                    return False  # the handles taken so far stay open: these are never closed
+                handles.append(int(handle))
+        else:
+            handles = [self._dlopen(name, "load_cxx_runtime") for name in CXX_RUNTIME_LIBRARIES]
         self._permanent = handles
+        return True
 
     def close(self) -> None:
         """dlclose every handle `open` returned, newest first. Idempotent.

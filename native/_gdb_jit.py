@@ -16,18 +16,21 @@ This is LLVM 22's ``llvm_orc_registerJITLoaderGDBAllocAction`` and LLVM 14's
 ``llvm_orc_registerJITLoaderGDBWrapper`` (simple-remote-epc.md §7.3).
 """
 
+from __future__ import annotations
+
 import ctypes
-import dataclasses
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ._shim import load_shim
+
+if TYPE_CHECKING:
+    from ._records import JitDebugDescriptor
 
 __all__ = [
     "JIT_NOACTION",
     "JIT_REGISTER_FN",
     "JIT_UNREGISTER_FN",
     "DebugObjectRegistrar",
-    "JitDebugDescriptor",
     "deregister_debug_object",
     "jit_debug_descriptor",
     "register_debug_object",
@@ -49,21 +52,6 @@ class _Descriptor(ctypes.Structure):
         ("relevant_entry", ctypes.c_void_p),
         ("first_entry", ctypes.c_void_p),
     )
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class JitDebugDescriptor:
-    """A snapshot of the process's ``__jit_debug_descriptor``."""
-
-    address: int
-    """Where the descriptor lives."""
-    version: int
-    action_flag: int
-    """The last action: JIT_NOACTION, JIT_REGISTER_FN or JIT_UNREGISTER_FN."""
-    relevant_entry: int
-    """The entry the last action concerned (a handle; freed after deregistration)."""
-    entries: tuple[tuple[int, int], ...]
-    """(symfile address, symfile size) of every registered object, in list order."""
 
 
 def register_debug_object(address: int, size: int) -> int:
@@ -105,6 +93,8 @@ def jit_debug_descriptor() -> JitDebugDescriptor:
             break
         count = total  # entries were added meanwhile; read again with room for them
     descriptor = _Descriptor.from_address(address)
+    from ._records import JitDebugDescriptor
+
     return JitDebugDescriptor(
         address=address,
         version=descriptor.version,

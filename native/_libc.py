@@ -14,6 +14,7 @@ __all__ = [
     "MAP_FAILED",
     "MAP_PRIVATE",
     "RTLD_GLOBAL",
+    "RTLD_NOLOAD",
     "RTLD_NOW",
     "IoVec",
     "Libc",
@@ -24,6 +25,7 @@ MAP_PRIVATE: Final = 0x02
 MAP_ANONYMOUS: Final = 0x20
 MAP_FAILED: Final = (1 << 64) - 1
 RTLD_NOW: Final = 0x002
+RTLD_NOLOAD: Final = 0x004
 RTLD_GLOBAL: Final = 0x100
 
 

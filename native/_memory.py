@@ -51,6 +51,7 @@ __all__ = [
     "unmap",
     "write",
     "write_buffers",
+    "write_segment",
     "write_uint",
     "write_uints",
     "zero",
@@ -175,6 +176,39 @@ def flush_icache(address: int, size: int) -> None:
     """
     _check_range(address, size, "flush")
     load_shim().flush_icache(address, size)
+
+
+def write_segment(address: int, content: bytes, size: int, prot: int) -> None:
+    """Write one JIT segment in one native call: copy `content` to `address`, zero-fill the rest
+    of `size` bytes, give the covering pages protection `prot` (wire bits), make code visible to
+    instruction fetch. Unchecked, like `write`: the pages must be mapped and writable.
+
+    A read-write segment gets no mprotect: its pages must already be read-write (the
+    `MemoryMap` keeps unused slab memory so). The range is widened to whole pages as in
+    `protect`.
+
+    Raises:
+        ValueError: `content` is longer than `size`, or `prot` has bits other than R, W, X.
+        MemoryAccessError: the range lies outside the address space or starts at 0.
+        MemoryMapError: mprotect refused (OSError as ``__cause__``); the bytes are written.
+    """
+    if prot & ~_PROT_ALL or prot < 0:
+        raise ValueError(f"protection {prot:#x} has bits other than R=1, W=2, X=4")
+    if len(content) > size:
+        raise ValueError(f"segment content ({len(content)} bytes) exceeds its size ({size})")
+    _check_range(address, size, "write")
+    page = page_size()
+    error = load_shim().write_segment(address, content, len(content), size, prot, page)
+    if error:
+        start = address - address % page
+        length = -(-(address + size) // page) * page - start
+        cause = OSError(error, os.strerror(error))
+        failure = MemoryMapError(
+            f"mprotect of 0x{start:x} ({length:#x} bytes) failed: {os.strerror(error)}",
+            address=start,
+            size=length,
+        )
+        raise failure from cause
 
 
 def write(address: int, data: bytes) -> None:
@@ -348,6 +382,8 @@ def write_buffers(pairs: Sequence[tuple[int, bytes]], *, checked: bool) -> None:
             ctypes.memmove(address, data, len(data))
         return
     payload = b"".join(data for _, data in pairs)
+    if not payload:
+        return  # nothing to move: no buffer, no system call
     buffer = ctypes.create_string_buffer(payload, len(payload))
     _transfer(validated, buffer, write=True)
 
@@ -385,6 +421,8 @@ def write_uints(width: int, pairs: Sequence[tuple[int, int]], *, checked: bool) 
     if not checked:
         for address, value in pairs:
             ctype.from_address(address).value = value
+        return
+    if not validated:
         return
     payload = struct.pack(f"={len(pairs)}{_UINT_FORMATS[width]}", *(value for _, value in pairs))
     buffer = ctypes.create_string_buffer(payload, len(payload))

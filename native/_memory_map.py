@@ -40,26 +40,31 @@ finalize is refused; LLVM 22 keeps deinitialized regions as empty entries, here 
 forgotten and their pages reset to read-write so the range can be initialized again; pages
 are made writable before each segment is written (so no request can crash on a leftover
 protection), and finalize-lifetime segments are reset to read-write once their request
-completed. Invariant: slab memory outside live regions' segments is read-write.
+completed. Invariant: slab memory outside live regions' segments is read-write, so writing a
+segment is one native call (copy, zero-fill, protect unless read-write, icache) and needs an
+mprotect before it only for pages shared with a non-writable segment.
 
 Not thread-safe: one owner (a ResourceManager actor) calls it. Bookkeeping, mmap, mprotect
 and memcpy are fast, but `run_action` may run native code, so requests that carry actions can
 block; the owner decides which thread that happens on.
 """
 
+from __future__ import annotations
+
 import bisect
-import dataclasses
 from collections.abc import Callable, Iterable, Sequence
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from . import _memory
 from ._errors import MemoryMapError
+
+if TYPE_CHECKING:
+    from ._records import MemoryMapStatistics
 
 __all__ = [
     "FINALIZE_LIFETIME",
     "ActionPair",
     "MemoryMap",
-    "MemoryMapStatistics",
     "RunAction",
     "Segment",
     "WrapperCall",
@@ -113,53 +118,52 @@ RunAction = Callable[[int, bytes], str | None]
 """Runs one alloc action `(fn, args)`; returns None on success or the error message."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class MemoryMapStatistics:
-    """A snapshot of a `MemoryMap`'s state."""
-
-    slabs: int
-    """Reservations currently held."""
-    regions: int
-    """Finalized (14) or initialized (22) regions currently held."""
-    reserved_bytes: int
-    """Sum of the reserved sizes."""
-    dealloc_actions: int
-    """Dealloc actions waiting to run."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class _Call:
-    fn: int
-    args: bytes
+    __slots__ = ("args", "fn")
+
+    def __init__(self, fn: int, args: bytes) -> None:
+        self.fn = fn
+        self.args = args
 
 
-@dataclasses.dataclass(slots=True)
 class _Region:
-    start: int
-    end: int
-    segments: tuple[tuple[int, int], ...]
-    executable: tuple[tuple[int, int], ...]
-    readonly: tuple[tuple[int, int], ...]
-    dealloc: list[_Call]
+    __slots__ = ("dealloc", "end", "executable", "readonly", "segments", "start")
+
+    def __init__(
+        self,
+        start: int,
+        end: int,
+        segments: tuple[tuple[int, int], ...],
+        executable: tuple[tuple[int, int], ...],
+        readonly: tuple[tuple[int, int], ...],
+        dealloc: list[_Call],
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.segments = segments
+        self.executable = executable
+        self.readonly = readonly
+        self.dealloc = dealloc
 
 
-@dataclasses.dataclass(slots=True)
 class _Slab:
-    base: int
-    size: int
-    regions: dict[int, _Region] = dataclasses.field(default_factory=dict)  # in creation order
+    __slots__ = ("base", "regions", "size")
+
+    def __init__(self, base: int, size: int) -> None:
+        self.base = base
+        self.size = size
+        self.regions: dict[int, _Region] = {}  # in creation order
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class _Seg:
-    prot: int
-    addr: int
-    size: int
-    content: bytes
+    __slots__ = ("addr", "content", "end", "prot", "size")
 
-    @property
-    def end(self) -> int:
-        return self.addr + self.size
+    def __init__(self, prot: int, addr: int, size: int, content: bytes) -> None:
+        self.prot = prot
+        self.addr = addr
+        self.size = size
+        self.content = content
+        self.end = addr + size
 
 
 class MemoryMap:
@@ -182,6 +186,7 @@ class MemoryMap:
         self._slabs: dict[int, _Slab] = {}  # in reservation order
         self._bases: list[int] = []  # sorted slab bases, for address lookups
         self._executable: list[tuple[int, int]] = []  # sorted (start, end) of X segments
+        self._executable_version = 0  # bumped whenever _executable changes
         self._shut_down = False
 
     def __repr__(self) -> str:
@@ -264,7 +269,7 @@ class MemoryMap:
                         address=seg.addr,
                         size=seg.size,
                     )
-            self._write_segments(segs)
+            self._write_segments(slab, segs)
             dealloc = self._run_finalize_actions(pairs, base)
         except MemoryMapError as error:
             raise self._bail_out_14(slab, error) from error.__cause__
@@ -339,7 +344,7 @@ class MemoryMap:
         self._check_overlap(slab, start, end)
         written: list[_Seg] = []
         try:
-            self._write_segments(segs, written)
+            self._write_segments(slab, segs, written)
             dealloc = self._run_finalize_actions(pairs, start)
         except MemoryMapError as error:
             # LLVM 22 resets the written segments to read-write and keeps the slab.
@@ -423,6 +428,37 @@ class MemoryMap:
         """Sorted (start, end) ranges of the executable segments of live regions."""
         return tuple(self._executable)
 
+    @property
+    def executable_version(self) -> int:
+        """A number that changes whenever `executable_ranges` does (to announce changes only)."""
+        return self._executable_version
+
+    def dealloc_functions(
+        self, *, bases: Sequence[int] | None = None, keys: Sequence[int] | None = None
+    ) -> list[int]:
+        """The targets of the dealloc actions that freeing would run: of the slabs ``bases``
+        (`deallocate`, `release`), of the regions ``keys`` (`deinitialize`), or of the whole
+        map when neither is given (`shutdown`). Unknown bases and keys are skipped.
+
+        For the owner to decide where the request runs (native actions may block); O(number
+        of regions concerned).
+        """
+        if keys is not None:
+            regions = []
+            for key in keys:
+                slab = self._slab_at(key)
+                region = None if slab is None else slab.regions.get(key)
+                if region is not None:
+                    regions.append(region)
+        else:
+            slabs = (
+                self._slabs.values()
+                if bases is None
+                else [slab for base in bases if (slab := self._slabs.get(base)) is not None]
+            )
+            regions = [region for slab in slabs for region in slab.regions.values()]
+        return [call.fn for region in regions for call in region.dealloc]
+
     def contains_executable(self, address: int) -> bool:
         """Whether `address` lies in an executable segment this map finalized/initialized.
 
@@ -452,6 +488,8 @@ class MemoryMap:
     def statistics(self) -> MemoryMapStatistics:
         """A snapshot of counts and sizes."""
         regions = [region for slab in self._slabs.values() for region in slab.regions.values()]
+        from ._records import MemoryMapStatistics
+
         return MemoryMapStatistics(
             slabs=len(self._slabs),
             regions=len(regions),
@@ -528,20 +566,42 @@ class MemoryMap:
                     size=end - start,
                 )
 
-    def _write_segments(self, segs: Iterable[_Seg], written: list[_Seg] | None = None) -> None:
+    def _write_segments(
+        self, slab: _Slab, segs: Iterable[_Seg], written: list[_Seg] | None = None
+    ) -> None:
+        page = self._page_size
+        locked: list[tuple[int, int]] = []  # page spans this request made non-writable
         for seg in segs:
-            # Make the pages writable first: they may still carry the protection of an earlier,
-            # deinitialized or failed request, and a memcpy into them would crash.
-            _memory.protect(seg.addr, seg.size, _RW)
-            if seg.content:
-                _memory.write(seg.addr, seg.content)
-            if seg.size > len(seg.content):
-                _memory.zero(seg.addr + len(seg.content), seg.size - len(seg.content))
+            prot = seg.prot & _PROT_BITS
+            first = seg.addr - seg.addr % page
+            last = -(-seg.end // page) * page
+            # Slab memory outside live segments is read-write (the invariant), so a segment
+            # needs no mprotect before its memcpy unless one of its pages is shared with a
+            # non-writable segment, of a live region or of this request (a memcpy there would
+            # crash); then the pages are made writable first, as LLVM never needs to.
+            if seg.size and self._pages_locked(slab, first, last, locked):
+                _memory.protect(seg.addr, seg.size, _RW)
             if written is not None:
                 written.append(seg)
-            _memory.protect(seg.addr, seg.size, seg.prot & _PROT_BITS)
-            if seg.prot & _memory.PROT_EXEC and seg.size:
-                _memory.flush_icache(seg.addr, seg.size)
+            _memory.write_segment(seg.addr, seg.content, seg.size, prot)
+            if seg.size and not prot & _memory.PROT_WRITE:
+                locked.append((first, last))
+
+    def _pages_locked(
+        self, slab: _Slab, first: int, last: int, locked: list[tuple[int, int]]
+    ) -> bool:
+        """Whether a page in [first, last) may be non-writable: shared with a read-only
+        segment of a live region of ``slab`` or with one of ``locked``."""
+        page = self._page_size
+        for start, end in locked:
+            if start < last and first < end:
+                return True
+        for region in slab.regions.values():
+            if region.start < last and first < region.end:
+                for start, end in region.readonly:
+                    if start - start % page < last and first < -(-end // page) * page:
+                        return True
+        return False
 
     def _call_action(self, call: _Call) -> tuple[str | None, BaseException | None]:
         try:
@@ -581,11 +641,15 @@ class MemoryMap:
         slab.regions[start] = region
         for span in executable:
             bisect.insort(self._executable, span)
+        if executable:
+            self._executable_version += 1
 
     def _remove_region(self, slab: _Slab, region: _Region) -> None:
         del slab.regions[region.start]
         for span in region.executable:
             self._executable.remove(span)
+        if region.executable:
+            self._executable_version += 1
 
     def _free_slab(self, slab: _Slab) -> list[str]:
         """Forget the slab, run its regions' dealloc actions (newest first), unmap it."""

@@ -15,6 +15,10 @@
  *    ctypes prototype once instead of once per called address.
  *  - The GDB JIT interface needs the well-known symbols __jit_debug_descriptor and a
  *    non-inlined __jit_debug_register_code for a debugger to set its breakpoint on.
+ *  - Writing a JIT segment (copy, zero-fill, protect, icache) is one call instead of four.
+ *  - A C++ host's start-up and exit state (native/_host.py): the std::ios_base::Init object a
+ *    C++ program constructs before main and destroys at exit, flushing the standard C++ streams
+ *    before C stdio, and C stdio buffering as a C program starts with it.
  *
  * Lifetime of dispatch contexts and async channels: both may be entered from any thread at any
  * time, including after the owning Session is gone (JIT'd code keeps the pointer). So the struct
@@ -22,13 +26,18 @@
  * entering Python, and the Python-side reference (`user`) is released exactly once, by whichever
  * comes last: close(), or the last call that was in flight when close() happened.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#define ORCRT_SHIM_ABI_VERSION 1u
+#define ORCRT_SHIM_ABI_VERSION 2u
 
 /* Returns the shim's ABI version so the loader can check it found the right library. */
 uint32_t orcrt_shim_abi_version(void) { return ORCRT_SHIM_ABI_VERSION; }
@@ -108,6 +117,126 @@ int orcrt_run_as_int(void *fn, int arg) { return ((int (*)(int))fn)(arg); }
 /* Makes newly written code visible to instruction fetch (a no-op on x86-64). */
 void orcrt_flush_icache(void *addr, size_t size) {
   __builtin___clear_cache((char *)addr, (char *)addr + size);
+}
+
+/* ---- JIT memory: one call per segment ------------------------------------------------------ */
+
+/* Writes one segment of a finalize request: copies `content_size` bytes of `content` to `addr`,
+ * zero-fills the rest up to `size`, applies `prot` (wire bits R=1 W=2 X=4, the Linux PROT_*
+ * values) to the pages covering the segment, and makes code visible to instruction fetch.
+ * A read-write segment gets no mprotect: the caller keeps unused slab memory read-write and
+ * makes the pages writable first when they may not be (native/_memory_map.py). The caller has
+ * checked the range and that `page_size` is a power of two. Returns 0, or the errno of a failed
+ * mprotect (the bytes are written by then). */
+int orcrt_write_segment(char *addr, const char *content, size_t content_size, size_t size,
+                        int prot, size_t page_size) {
+  if (content_size != 0)
+    memcpy(addr, content, content_size);
+  if (size > content_size)
+    memset(addr + content_size, 0, size - content_size);
+  if (size == 0)
+    return 0;
+  if (prot != (PROT_READ | PROT_WRITE)) {
+    uintptr_t mask = ~(uintptr_t)(page_size - 1);
+    uintptr_t start = (uintptr_t)addr & mask;
+    uintptr_t end = ((uintptr_t)addr + size + page_size - 1) & mask;
+    if (mprotect((void *)start, end - start, prot) != 0)
+      return errno;
+  }
+  if (prot & PROT_EXEC)
+    __builtin___clear_cache(addr, addr + size);
+  return 0;
+}
+
+/* ---- What a C++ host sets up before main and tears down at exit (native/_host.py) -------- */
+
+typedef void (*orcrt_this_fn)(void *self);
+
+#define ORCRT_MAX_STD_STREAMS 8
+
+/* Written once, by orcrt_cxx_streams_init on the main thread before any other thread runs JIT'd
+ * code; read-only afterwards. */
+static struct {
+  void *object[ORCRT_MAX_STD_STREAMS];
+  orcrt_this_fn flush[ORCRT_MAX_STD_STREAMS];
+  size_t count;
+} std_streams;
+
+/* std::ios_base::Init is an empty class; this is the object a C++ program's <iostream> defines. */
+static unsigned char ios_init_object[16];
+
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso_handle);
+
+/* Does what a C++ program's static std::ios_base::Init does: runs its constructor (the standard
+ * streams std::cout, cin, cerr, clog and the wide ones are constructed, synchronised with C
+ * stdio) and registers its destructor with __cxa_atexit, so exit() flushes them before it
+ * flushes C stdio, in the order a C++ program has. Also keeps `count` pairs (stream object,
+ * its flush member function) for orcrt_flush_standard_streams. Call once. Returns 0, or -1 if
+ * count is too large or __cxa_atexit failed (the streams are constructed then). */
+int orcrt_cxx_streams_init(void *init_ctor, void *init_dtor, void *const *objects,
+                           void *const *flushes, size_t count) {
+  if (count > ORCRT_MAX_STD_STREAMS)
+    return -1;
+  ((orcrt_this_fn)init_ctor)(ios_init_object);
+  if (__cxa_atexit((void (*)(void *))init_dtor, ios_init_object, NULL) != 0)
+    return -1;
+  for (size_t i = 0; i < count; i++) {
+    std_streams.object[i] = objects[i];
+    std_streams.flush[i] = (orcrt_this_fn)flushes[i];
+  }
+  std_streams.count = count;
+  return 0;
+}
+
+/* Flushes the standard C++ output streams registered by orcrt_cxx_streams_init (if any), then
+ * every C stdio stream: the order exit() flushes them in. Any thread. */
+void orcrt_flush_standard_streams(void) {
+  for (size_t i = 0; i < std_streams.count; i++)
+    std_streams.flush[i](std_streams.object[i]);
+  fflush(NULL);
+}
+
+/* glibc's _IO_UNBUFFERED flag (libio.h), which its public headers no longer define. */
+#define ORCRT_GLIBC_IO_UNBUFFERED 0x0002
+
+/* Gives an unbuffered stream back the buffering glibc gives a fresh one at its first use: line
+ * buffered on a terminal, else fully buffered, with a buffer of the file's block size (at most
+ * BUFSIZ). Returns 1 if it changed the stream, 0 if the stream was not unbuffered, -1 on error. */
+static int restore_buffering(FILE *stream) {
+#ifdef __GLIBC__
+  if (!(stream->_flags & ORCRT_GLIBC_IO_UNBUFFERED))
+    return 0;
+  int fd = fileno(stream);
+  struct stat st;
+  size_t size = BUFSIZ;
+  int mode = _IOFBF;
+  if (fd >= 0 && fstat(fd, &st) == 0) {
+    if (S_ISCHR(st.st_mode) && isatty(fd))
+      mode = _IOLBF;
+    if (st.st_blksize > 0 && (size_t)st.st_blksize < BUFSIZ)
+      size = (size_t)st.st_blksize;
+  }
+  char *buffer = malloc(size); /* the stream's for the rest of the process */
+  if (buffer == NULL)
+    return -1;
+  if (setvbuf(stream, buffer, mode, size) != 0) {
+    free(buffer);
+    return -1;
+  }
+  return 1;
+#else
+  (void)stream;
+  return 0;
+#endif
+}
+
+/* A C program starts with stdin and stdout buffered; the Python interpreter makes them
+ * unbuffered when asked (-u, PYTHONUNBUFFERED), although it never uses them itself. Undo that
+ * before JIT'd code runs. Returns how many streams changed (0..2), or -1 on error. */
+int orcrt_restore_stdio_buffering(void) {
+  int in = restore_buffering(stdin);
+  int out = restore_buffering(stdout);
+  return in < 0 || out < 0 ? -1 : in + out;
 }
 
 /* ---- Shared lifetime bookkeeping for contexts entered from native code -------------------- */

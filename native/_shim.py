@@ -13,11 +13,16 @@ Python callable as the opaque `user` pointer. The thunks only forward to that ca
 - `release_entry(user)` drops the reference the context owned on `user` (see `own`).
 """
 
+from __future__ import annotations
+
 import ctypes
 import functools
 import importlib.machinery
-from pathlib import Path
-from typing import Any, Final
+import os
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from ._errors import LibraryLoadError
 
@@ -30,7 +35,7 @@ __all__ = [
     "shim_path",
 ]
 
-SHIM_ABI_VERSION: Final = 1
+SHIM_ABI_VERSION: Final = 2
 _SHIM_STEM: Final = "_orcrt_shim"
 
 
@@ -80,21 +85,29 @@ _ASYNC_THUNK: Final = _AsyncEntry(_async_entry)
 _RELEASE_THUNK: Final = _ReleaseEntry(_release_entry)
 
 
-def shim_path() -> Path | None:
-    """The compiled shim next to this package, or None if it was never built."""
-    here = Path(__file__).resolve().parent
+def _shim_file() -> str | None:
+    # os.path, not pathlib: importing pathlib costs the executor's start-up several ms.
+    here = os.path.dirname(os.path.realpath(__file__))
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        candidate = here / f"{_SHIM_STEM}{suffix}"
-        if candidate.is_file():
+        candidate = os.path.join(here, f"{_SHIM_STEM}{suffix}")
+        if os.path.isfile(candidate):
             return candidate
     return None
+
+
+def shim_path() -> Path | None:
+    """The compiled shim next to this package, or None if it was never built."""
+    from pathlib import Path
+
+    found = _shim_file()
+    return None if found is None else Path(found)
 
 
 class Shim:
     """Typed access to the shim's entry points; construct only through `load_shim()`."""
 
-    def __init__(self, lib: ctypes.CDLL, path: Path) -> None:
-        self.path = path
+    def __init__(self, lib: ctypes.CDLL, path: str) -> None:
+        self._path = path
         self._lib = lib
         vp, sz, u64 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint64
         result_ptr = ctypes.POINTER(WrapperResult)
@@ -109,6 +122,20 @@ class Shim:
         self.run_as_void: Any = self._fn("orcrt_run_as_void", None, vp)
         self.run_as_int: Any = self._fn("orcrt_run_as_int", ctypes.c_int, vp, ctypes.c_int)
         self.flush_icache: Any = self._fn("orcrt_flush_icache", None, vp, sz)
+        self.write_segment: Any = self._fn(
+            "orcrt_write_segment", ctypes.c_int, vp, ctypes.c_char_p, sz, sz, ctypes.c_int, sz
+        )
+        self.cxx_streams_init: Any = self._fn(
+            "orcrt_cxx_streams_init",
+            ctypes.c_int,
+            vp,
+            vp,
+            ctypes.POINTER(vp),
+            ctypes.POINTER(vp),
+            sz,
+        )
+        self.flush_standard_streams: Any = self._fn("orcrt_flush_standard_streams", None)
+        self.restore_stdio_buffering: Any = self._fn("orcrt_restore_stdio_buffering", ctypes.c_int)
         self.dispatch_ctx_create: Any = self._fn(
             "orcrt_dispatch_ctx_create", vp, _DispatchEntry, ctypes.py_object, _ReleaseEntry
         )
@@ -132,13 +159,20 @@ class Shim:
         self.async_entry = _ASYNC_THUNK
         self.release_entry = _RELEASE_THUNK
 
+    @property
+    def path(self) -> Path:
+        """Where the shim was loaded from."""
+        from pathlib import Path
+
+        return Path(self._path)
+
     def _fn(self, name: str, restype: Any, *argtypes: Any) -> Any:
         try:
             function = getattr(self._lib, name)
         except AttributeError as exc:
             raise LibraryLoadError(
-                f"native shim at {self.path} lacks {name}: rebuild it with pip install .",
-                path=str(self.path),
+                f"native shim at {self._path} lacks {name}: rebuild it with pip install .",
+                path=self._path,
             ) from exc
         function.restype = restype
         function.argtypes = argtypes
@@ -168,10 +202,10 @@ def load_shim() -> Shim:
         LibraryLoadError: the shim was never built, cannot be loaded, or has another ABI
             version (the message says to run ``pip install .``).
     """
-    return load_shim_from(shim_path())
+    return load_shim_from(_shim_file())
 
 
-def load_shim_from(path: Path | None) -> Shim:
+def load_shim_from(path: str | os.PathLike[str] | None) -> Shim:
     """Load the shim at `path` (None: not built) without caching; `load_shim` uses this.
 
     Raises:
@@ -179,10 +213,11 @@ def load_shim_from(path: Path | None) -> Shim:
     """
     if path is None:
         suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
-        expected = Path(__file__).resolve().parent / f"{_SHIM_STEM}{suffix}"
+        here = os.path.dirname(os.path.realpath(__file__))
+        expected = os.path.join(here, f"{_SHIM_STEM}{suffix}")
         raise LibraryLoadError(
             f"native shim not built: run pip install . (looked for {expected})",
-            path=str(expected),
+            path=expected,
         )
     try:
         lib = ctypes.CDLL(str(path))
@@ -209,4 +244,4 @@ def load_shim_from(path: Path | None) -> Shim:
             "run pip install . to rebuild it",
             path=str(path),
         )
-    return Shim(lib, path)
+    return Shim(lib, os.fspath(path))

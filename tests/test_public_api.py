@@ -49,6 +49,11 @@ ORC_API = {
     # The slab memory manager of -noexec -slab-allocate (issue #14)
     "DEFAULT_SLAB_ADDRESS", "SlabAllocation", "SlabExhaustedError", "SlabMemoryManager",
     "parse_slab_size",
+    # IR, lazy compilation, LLJIT (issue #11)
+    "CompileOnDemandLayer", "IRCompileLayer", "IRCompiler", "IRLayer", "IRMaterializationUnit",
+    "IRModule", "IRTarget", "IRTransformLayer", "LazyReexportsManager", "ModuleTransform",
+    "ObjectEmitter", "PartitionFunction", "compile_requested", "compile_whole_module",
+    "lazy_reexports", "optimize",
 }  # fmt: skip
 
 # The JIT linker's pure core (issue #10): PLAN.md contract 3.

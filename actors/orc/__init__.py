@@ -37,6 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._blocking import BlockingPortal as BlockingPortal
+    from ._cod import CompileOnDemandLayer as CompileOnDemandLayer
+    from ._cod import PartitionFunction as PartitionFunction
+    from ._cod import compile_requested as compile_requested
+    from ._cod import compile_whole_module as compile_whole_module
     from ._epc import CallSignature as CallSignature
     from ._epc import ExecutorProcessControl as ExecutorProcessControl
     from ._epc import JITDispatchInfo as JITDispatchInfo
@@ -79,8 +83,20 @@ if TYPE_CHECKING:
     from ._generators import DefinitionGenerator as DefinitionGenerator
     from ._generators import LookupState as LookupState
     from ._generators import ReexportsGenerator as ReexportsGenerator
+    from ._ir import IRModule as IRModule
+    from ._ir import IRTarget as IRTarget
+    from ._ir_compile import IRCompiler as IRCompiler
+    from ._ir_compile import ModuleTransform as ModuleTransform
+    from ._ir_layers import IRCompileLayer as IRCompileLayer
+    from ._ir_layers import IRLayer as IRLayer
+    from ._ir_layers import IRMaterializationUnit as IRMaterializationUnit
+    from ._ir_layers import IRTransformLayer as IRTransformLayer
+    from ._ir_layers import ObjectEmitter as ObjectEmitter
+    from ._ir_layers import optimize as optimize
     from ._jitdylib import JITDylib as JITDylib
     from ._jitdylib import JITDylibBlocking as JITDylibBlocking
+    from ._lazy import LazyReexportsManager as LazyReexportsManager
+    from ._lazy import lazy_reexports as lazy_reexports
     from ._materialization import MaterializationResponsibility as MaterializationResponsibility
     from ._materialization import (
         MaterializationResponsibilityBlocking as MaterializationResponsibilityBlocking,
@@ -173,6 +189,22 @@ _EXPORTS: dict[str, str] = {
     "SlabExhaustedError": "_slab",
     "SlabMemoryManager": "_slab",
     "parse_slab_size": "_slab",
+    "CompileOnDemandLayer": "_cod",
+    "PartitionFunction": "_cod",
+    "compile_requested": "_cod",
+    "compile_whole_module": "_cod",
+    "IRModule": "_ir",
+    "IRTarget": "_ir",
+    "IRCompiler": "_ir_compile",
+    "ModuleTransform": "_ir_compile",
+    "IRCompileLayer": "_ir_layers",
+    "IRLayer": "_ir_layers",
+    "IRMaterializationUnit": "_ir_layers",
+    "IRTransformLayer": "_ir_layers",
+    "ObjectEmitter": "_ir_layers",
+    "optimize": "_ir_layers",
+    "LazyReexportsManager": "_lazy",
+    "lazy_reexports": "_lazy",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -175,3 +175,18 @@ async def test_actor_tasks_end_with_the_session() -> None:
     await asyncio.sleep(0)
     assert ref.closed
     assert set(asyncio.all_tasks()) - before == set()
+
+
+def test_actor_runtime_messages_are_slotted_identity_compared_and_show_their_fields() -> None:
+    """The runtime's own messages (actors._actor.Message): no __dict__, identity equality, and
+    a repr naming each field, as error messages quote them."""
+    from actors._controller import WrapperDone
+    from actors._memory_manager import Reserve
+
+    done = WrapperDone(ref=3, result=b"ok")
+    assert repr(done) == "WrapperDone(ref=3, result=b'ok')"
+    assert repr(Reserve(size=16)) == "Reserve(size=16)"
+    assert done != WrapperDone(ref=3, result=b"ok")
+    assert not hasattr(done, "__dict__")
+    with pytest.raises(AttributeError):
+        done.extra = 1  # type: ignore[attr-defined]  # slotted: no new attributes

@@ -1,10 +1,11 @@
-/* rss_exec.c - run a command as a child and report that child's peak RSS.
+/* rss_exec.c - run a command as a child and report that child's peak RSS and CPU time.
  *
  * usage: rss_exec OUT_FILE COMMAND [ARGS...]
  *
- * Runs COMMAND (PATH search) with every open fd inherited, waits for it, writes its
- * peak resident set size in KiB (wait4's ru_maxrss) as one decimal line to OUT_FILE,
- * and exits with COMMAND's exit status (128 + N if it died of signal N).
+ * Runs COMMAND (PATH search) with every open fd inherited, waits for it, writes one line
+ * "MAXRSS_KIB USER_US SYSTEM_US" to OUT_FILE (wait4's ru_maxrss, ru_utime, ru_stime: the
+ * child's peak resident set size and CPU time, including children it waited for), and
+ * exits with COMMAND's exit status (128 + N if it died of signal N).
  * Exit 126 if the child could not be started or waited for, 127 if exec failed.
  *
  * Why a separate, tiny C program: Linux keeps a process's RSS high-water mark across
@@ -44,7 +45,11 @@ int main(int argc, char **argv) {
     }
   }
   FILE *out = fopen(argv[1], "w");
-  if (out == NULL || fprintf(out, "%ld\n", usage.ru_maxrss) < 0 || fclose(out) != 0) {
+  long long user_us = (long long)usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec;
+  long long system_us = (long long)usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec;
+  if (out == NULL ||
+      fprintf(out, "%ld %lld %lld\n", usage.ru_maxrss, user_us, system_us) < 0 ||
+      fclose(out) != 0) {
     fprintf(stderr, "rss_exec: cannot write %s: %s\n", argv[1], strerror(errno));
     return 126;
   }

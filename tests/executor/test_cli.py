@@ -11,6 +11,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import protocol
 from actors.testing._wire import WireController, executor_command
@@ -184,3 +186,41 @@ def test_cli_busy_poll_default_needs_two_cpus(
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: cpus)
     assert _cli._busy_poll_default() == expected
+
+
+_TOKENS = (
+    "--llvm-version", "14", "22", "--llvm-version=22", "--llvm-version=x", "--unguarded",
+    "--unguarded=1", "--max-sessions", "2", "--max-sessions=0", "--busy-poll-us", "0", "1e3",
+    "--busy-poll-us=-5", "--log-level", "debug", "loud", "--log-level=info", "filedescs=3,4",
+    "listen=127.0.0.1:0", "--", "-h", "--llvm", "-5", "--version-typo",
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_TOKENS), max_size=7))
+def test_cli_common_command_lines_parse_as_argparse_parses_them(argv: list[str]) -> None:
+    """The start-up fast path accepts only command lines argparse accepts, with the same
+    values; everything else (errors, help, abbreviations) it leaves to argparse."""
+    from actors import _cli
+
+    fast = _cli._parse_common(argv)
+    if fast is None:
+        return
+    parsed = vars(_cli._parser().parse_args(argv))  # a SystemExit here fails the test
+    assert parsed.pop("version") is None  # --version is argparse's alone (it exits)
+    assert parsed == {name: getattr(fast, name) for name in fast.__slots__}
+
+
+def test_cli_common_parser_takes_the_usual_forms() -> None:
+    """What llvm-jitlink and the benchmarks pass is parsed without argparse."""
+    from actors import _cli
+
+    parsed = _cli._parse_common(["--llvm-version", "14", "--busy-poll-us=0", "filedescs=3,4"])
+    assert parsed is not None
+    assert (parsed.llvm_version, parsed.busy_poll_us, parsed.endpoint) == (
+        14,
+        0.0,
+        ["filedescs=3,4"],
+    )
+    assert _cli._parse_common(["filedescs=5,6"]) is not None
+    assert _cli._parse_common(["--help"]) is None

@@ -1,9 +1,10 @@
 """Finding the installed LLVM tools and building the interop test programs with them.
 
 Debian installs each LLVM under ``/usr/lib/llvm-NN`` (``.ci/run`` installs 14 and 22 with their
-ORC runtimes); the six programs in ``programs/`` are compiled with the LLVM 14 toolchain, whose
-objects both the 14 and the 22 linkers accept, with the flags the reference traces were captured
-with (design/simple-remote-epc.md §13).
+ORC runtimes); the programs in ``programs/`` are compiled with the LLVM 14 toolchain, whose
+objects both the 14 and the 22 linkers accept: the six of the reference traces with the flags
+they were captured with (design/simple-remote-epc.md §13), and the ``cxx_*`` programs of the
+C++-runtime tests (C++17, like eh.cpp otherwise).
 """
 
 from __future__ import annotations
@@ -116,6 +117,19 @@ _RECIPES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "libm": ("libm.c", "clang-14", ("-c", "-O1", "-fPIC")),
     "hello_debug": ("hello_debug.c", "clang-14", ("-c", "-g", "-O0", "-fPIC")),
     "undef": ("undef.c", "clang-14", ("-c", "-O0", "-fPIC")),
+    **{
+        name: (f"{name}.cpp", "clang++-14", ("-std=c++17", "-c", "-O1", "-fPIC"))
+        for name in (
+            "cxx_containers",
+            "cxx_exceptions",
+            "cxx_host_state",
+            "cxx_iostreams",
+            "cxx_locale",
+            "cxx_terminate",
+            "cxx_threads",
+            "cxx_unsynced",
+        )
+    },
 }
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import sys
 import sysconfig
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -77,7 +77,7 @@ def interop_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def programs(interop_dir: Path) -> InteropPrograms:
-    """The six test programs of programs/, compiled once per session."""
+    """The test programs of programs/, compiled once per session."""
     return build_programs(interop_dir)
 
 
@@ -93,6 +93,8 @@ def jitlink(tmp_path: Path, executor_wrapper: Path) -> RunJitlink:
 
     Behind the wrapper orcrt-executor's parent is a shell, not llvm-jitlink, so it cannot detect
     the LLVM version: ORCRT_LLVM_VERSION tells it. ``direct=True`` runs test the detection.
+    ``env`` changes the run's environment (None removes a variable); ``stdin`` is fed to
+    llvm-jitlink's standard input, which the executor inherits (default: /dev/null).
     """
     counter = itertools.count()
 
@@ -103,6 +105,8 @@ def jitlink(tmp_path: Path, executor_wrapper: Path) -> RunJitlink:
         *,
         direct: bool = False,
         timeout: float = RUN_TIMEOUT,
+        env: Mapping[str, str | None] | None = None,
+        stdin: bytes | None = None,
     ) -> JitlinkRun:
         run_dir = tmp_path / f"run{next(counter)}"
         run_dir.mkdir()
@@ -112,8 +116,9 @@ def jitlink(tmp_path: Path, executor_wrapper: Path) -> RunJitlink:
                 executor,
                 args,
                 run_dir,
-                env={"ORCRT_LLVM_VERSION": None},
+                env={**(env or {}), "ORCRT_LLVM_VERSION": None},
                 timeout=timeout,
+                stdin=stdin,
             )
         return run_jitlink(
             tools.jitlink,
@@ -121,8 +126,9 @@ def jitlink(tmp_path: Path, executor_wrapper: Path) -> RunJitlink:
             args,
             run_dir,
             wrapped_executor=executor,
-            env={"ORCRT_LLVM_VERSION": str(tools.version)},
+            env={**(env or {}), "ORCRT_LLVM_VERSION": str(tools.version)},
             timeout=timeout,
+            stdin=stdin,
         )
 
     return run

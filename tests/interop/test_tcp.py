@@ -49,7 +49,7 @@ def _start_controller(
     )
 
 
-def _end_controller(processes: ProcessGroup, controller: Spawned) -> None:
+def _end_controller(processes: ProcessGroup, controller: Spawned, main_status: int = 42) -> None:
     """Wait until the controller has closed its session socket, kill it, check it was silent."""
     assert wait_until_sockets_closed(controller, STEP_TIMEOUT), (
         f"the controller kept its socket open: {controller.describe()}"
@@ -60,7 +60,7 @@ def _end_controller(processes: ProcessGroup, controller: Spawned) -> None:
     # In TCP mode the controller prints nothing; anything on stderr is a session error. It was
     # killed in its hang, or (LLVM with the upstream fix) exited by itself with main's status.
     assert (controller.stdout.text(), controller.stderr.text()) == ("", ""), controller.describe()
-    assert controller.popen.returncode in (-signal.SIGKILL, 42), controller.describe()
+    assert controller.popen.returncode in (-signal.SIGKILL, main_status), controller.describe()
 
 
 def _assert_exits_cleanly(executor: Spawned, port: int, stdout: str) -> None:
@@ -136,3 +136,21 @@ def test_tcp_failed_link_ends_the_session_cleanly(
         pytest.fail(f"the controller kept its socket open: {controller.describe()}")
     processes.kill(controller)
     _assert_exits_cleanly(executor, port, "")
+
+
+def test_tcp_cxx_streams_are_flushed_in_exit_order(
+    llvm_tools: LLVMTools,
+    programs: InteropPrograms,
+    orcrt_executor: Path,
+    processes: ProcessGroup,
+) -> None:
+    """cxx_unsynced over TCP: once main returns, the unsynced std::cout line precedes the
+    earlier printf line on the executor's stdout, as a C++ host's exit flushes them."""
+    expected = "unsynced cout, written last\nprintf, written first\n"
+    executor, port = _start_executor(processes, orcrt_executor, llvm_tools.version)
+    controller = _start_controller(processes, llvm_tools, port, programs["cxx_unsynced"])
+    assert executor.stdout.wait_for(lambda text: expected in text, STEP_TIMEOUT), (
+        f"no program output: executor {executor.describe()}; controller {controller.describe()}"
+    )
+    _end_controller(processes, controller, main_status=4)
+    _assert_exits_cleanly(executor, port, expected)

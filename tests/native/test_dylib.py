@@ -99,16 +99,22 @@ names = ["__cxa_throw", "_Unwind_Resume", "_ZTISt13runtime_error", "__gxx_person
 dylibs = native.DylibManager()
 process = dylibs.open("")
 before = [dylibs.lookup(process, name) is not None for name in names]
+absent = dylibs.load_cxx_runtime(if_present=True)  # not loaded: loads nothing
+still = [dylibs.lookup(process, name) is not None for name in names]
 dylibs.load_cxx_runtime()
 dylibs.load_cxx_runtime()
 after = [dylibs.lookup(process, name) is not None for name in names]
+other = native.DylibManager()
+present = other.load_cxx_runtime(if_present=True)
 dylibs.close()
-print(json.dumps({"before": before, "after": after}))
+print(json.dumps({"before": before, "absent": absent, "still": still, "after": after,
+                  "present": present}))
 """
 
 
 def test_dylib_load_cxx_runtime_makes_cxx_symbols_global() -> None:
-    """After load_cxx_runtime the process handle resolves libstdc++/libgcc_s symbols.
+    """After load_cxx_runtime the process handle resolves libstdc++/libgcc_s symbols; with
+    if_present it loads nothing, and succeeds only once the libraries are in the process.
 
     Runs in a fresh interpreter so that nothing else loaded libstdc++ beforehand.
     """
@@ -116,4 +122,10 @@ def test_dylib_load_cxx_runtime_makes_cxx_symbols_global() -> None:
         [sys.executable, "-c", CXX_CHECK], capture_output=True, text=True, timeout=60, check=True
     )
     result = json.loads(completed.stdout)
-    assert result == {"before": [False] * 4, "after": [True] * 4}
+    assert result == {
+        "before": [False] * 4,
+        "absent": False,
+        "still": [False] * 4,
+        "after": [True] * 4,
+        "present": True,
+    }

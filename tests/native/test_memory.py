@@ -200,3 +200,31 @@ def test_memory_checked_and_unchecked_writes_agree(chunks: list[bytes]) -> None:
     finally:
         native.unmap(first, size)
         native.unmap(second, size)
+
+
+def test_memory_write_segment_copies_zero_fills_and_protects(pages: int) -> None:
+    """write_segment: content, zeros up to the size, the protection (none for RW), one call."""
+    native.write(pages, b"\xff" * 2 * PAGE)
+    native.write_segment(pages, b"abc", PAGE, native.PROT_READ)
+    assert native.read(pages, 5) == b"abc\x00\x00"
+    assert native.read(pages + PAGE - 1, 1) == b"\x00"
+    with pytest.raises(native.MemoryAccessError):
+        native.checked_write(pages, b"x")  # read-only now
+    native.protect(pages, PAGE, native.PROT_READ | native.PROT_WRITE)
+    native.write_segment(pages + PAGE, b"", 16, native.PROT_READ | native.PROT_WRITE)
+    assert native.read(pages + PAGE, 17) == bytes(16) + b"\xff"
+
+
+@pytest.mark.parametrize(
+    ("content", "size", "prot", "error"),
+    [
+        (b"toolong", 3, 1, "exceeds its size"),
+        (b"", 8, 8, "bits other than"),
+    ],
+)
+def test_memory_write_segment_rejects_bad_requests(
+    pages: int, content: bytes, size: int, prot: int, error: str
+) -> None:
+    """Content longer than the segment and unknown protection bits are refused up front."""
+    with pytest.raises(ValueError, match=error):
+        native.write_segment(pages, content, size, prot)

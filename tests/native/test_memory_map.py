@@ -118,6 +118,80 @@ def test_memory_map_finalize_copies_zero_fills_and_protects(memory_map: MemoryMa
     assert memory_map.statistics().regions == 1
 
 
+def test_memory_map_write_gives_each_page_its_protection_once(
+    memory_map: MemoryMap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fresh slab pages are read-write already: a segment costs no mprotect before its copy,
+    and a read-write segment none at all (one native call per segment)."""
+    calls: list[tuple[int, int, int]] = []
+    real = native.protect
+
+    def protect(address: int, size: int, prot: int) -> None:
+        calls.append((address, size, prot))
+        real(address, size, prot)
+
+    monkeypatch.setattr("native._memory_map._memory.protect", protect)
+    base = memory_map.reserve(3 * PAGE)
+    memory_map.finalize(
+        [
+            Seg(R, base, PAGE, b"r"),
+            Seg(R | W, base + PAGE, PAGE, b"w"),
+            Seg(R | X, base + 2 * PAGE, PAGE, b"\xc3"),
+        ],
+        [],
+    )
+    assert calls == []  # all in write_segment, none made writable first
+    assert [perms(base), perms(base + PAGE), perms(base + 2 * PAGE)] == ["r--", "rw-", "r-x"]
+
+
+def test_memory_map_segment_sharing_a_page_with_read_only_code_is_written_safely(
+    memory_map: MemoryMap,
+) -> None:
+    """A segment whose page holds a read-only segment (of a live region, or of the same
+    request) is made writable first instead of crashing the memcpy."""
+    base = memory_map.reserve(2 * PAGE)
+    code = memory_map.initialize([Seg(R | X, base, 16, b"\xc3")], [])
+    memory_map.initialize([Seg(R | W, base + 64, 16, b"data")], [])  # same page as the code
+    assert native.read(base + 64, 4) == b"data"
+    memory_map.initialize(
+        [Seg(R, base + PAGE, 16, b"ro"), Seg(R | W, base + PAGE + 64, 16, b"rw")], []
+    )
+    assert native.read(base + PAGE + 64, 2) == b"rw"
+    assert code == base
+
+
+def test_memory_map_executable_version_changes_only_with_the_executable_ranges(
+    memory_map: MemoryMap,
+) -> None:
+    """The version moves when code is added or removed, not for data or reservations."""
+    start = memory_map.executable_version
+    base = memory_map.reserve(2 * PAGE)
+    memory_map.initialize([Seg(R | W, base, PAGE, b"")], [])
+    assert memory_map.executable_version == start
+    key = memory_map.initialize([Seg(R | X, base + PAGE, PAGE, b"")], [])
+    added = memory_map.executable_version
+    assert added != start
+    memory_map.deinitialize([key])
+    assert memory_map.executable_version not in (start, added)
+
+
+def test_memory_map_dealloc_functions_name_what_freeing_would_run(
+    memory_map: MemoryMap, actions: Actions
+) -> None:
+    """dealloc_functions lists the dealloc targets of given slabs, regions, or everything."""
+    one = memory_map.reserve(PAGE)
+    two = memory_map.reserve(2 * PAGE)
+    memory_map.finalize([Seg(R, one, PAGE, b"")], [actions.pair("A", "a")])
+    first = memory_map.initialize([Seg(R, two, PAGE, b"")], [actions.pair("B", "b")])
+    memory_map.initialize([Seg(R, two + PAGE, PAGE, b"")], [actions.pair("C", None)])
+    fn = actions.fn
+    assert memory_map.dealloc_functions(bases=[one]) == [fn]
+    assert memory_map.dealloc_functions(bases=[two, 12345]) == [fn]
+    assert memory_map.dealloc_functions(keys=[first, two + PAGE, 999]) == [fn]
+    assert memory_map.dealloc_functions() == [fn, fn]
+    assert memory_map.dealloc_functions(bases=[]) == []
+
+
 def test_memory_map_finalize_without_segments_or_actions_is_a_no_op(
     memory_map: MemoryMap,
 ) -> None:
