@@ -488,10 +488,17 @@ class ActorRef(Generic[M_contra]):
         handle = actor.handle
         is_async = inspect.iscoroutinefunction(handle)
         crash: BaseException | None = None
+        message: Any = None
+        reply: Reply[Any] | None = None
+        result: object = None
         try:
             await actor.on_start()
             while True:
                 if not queue:
+                    # An idle actor keeps nothing of its last mail alive: a peer that dropped
+                    # its last reference to a message, reply or result expects it collected
+                    # (the ORC core fails a dropped MaterializationResponsibility's symbols).
+                    message = reply = result = None
                     if self._closed:
                         break
                     try:

@@ -49,6 +49,12 @@ ORC_API = {
     # The slab memory manager of -noexec -slab-allocate (issue #14)
     "DEFAULT_SLAB_ADDRESS", "SlabAllocation", "SlabExhaustedError", "SlabMemoryManager",
     "parse_slab_size",
+    # ObjectLinkingLayer and the link driver (issue #10): PLAN.md contract 4
+    "DebugObjectPlugin", "EHFrameRegistrationPlugin", "EPCDynamicLibrarySearchGenerator",
+    "GraphDumpPlugin",
+    "LinkPlugin", "LinkedGraph", "MemoryManager", "ObjectLinkingLayer",
+    "ObjectMaterializationUnit", "StaticLibraryDefinitionGenerator",
+    "register_jit_dispatch_handlers",
     # IR, lazy compilation, LLJIT (issue #11)
     "CompileOnDemandLayer", "IRCompileLayer", "IRCompiler", "IRLayer", "IRMaterializationUnit",
     "IRModule", "IRTarget", "IRTransformLayer", "LazyReexportsManager", "ModuleTransform",
@@ -74,6 +80,7 @@ JITLINK_API = {
     "CheckRegistrationError", "CheckResult", "CheckRule", "Checker", "DEFAULT_CHECK_NAME",
     "DecodedInstruction", "DecoderUnavailableError", "InstructionDecoder", "LinkedAddresses",
     "LinkedFile", "MemoryReader", "MemoryRegion", "Operand", "read_check_rules",
+    "ARCHIVE_MAGIC", "Archive", "ArchiveMember", "is_archive", "read_archive",
 }  # fmt: skip
 
 

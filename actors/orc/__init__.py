@@ -50,6 +50,9 @@ if TYPE_CHECKING:
     from ._epc_dylibs import EPCDylibManager as EPCDylibManager
     from ._epc_errors import ExecutorCallError as ExecutorCallError
     from ._epc_errors import MissingBootstrapSymbolError as MissingBootstrapSymbolError
+    from ._epc_generator import (
+        EPCDynamicLibrarySearchGenerator as EPCDynamicLibrarySearchGenerator,
+    )
     from ._epc_handlers import Handler as Handler
     from ._epc_handlers import UnansweredCall as UnansweredCall
     from ._epc_handlers import sps_handler as sps_handler
@@ -93,10 +96,17 @@ if TYPE_CHECKING:
     from ._ir_layers import IRTransformLayer as IRTransformLayer
     from ._ir_layers import ObjectEmitter as ObjectEmitter
     from ._ir_layers import optimize as optimize
+    from ._jit_dispatch import register_jit_dispatch_handlers as register_jit_dispatch_handlers
     from ._jitdylib import JITDylib as JITDylib
     from ._jitdylib import JITDylibBlocking as JITDylibBlocking
     from ._lazy import LazyReexportsManager as LazyReexportsManager
     from ._lazy import lazy_reexports as lazy_reexports
+    from ._link_debug import DebugObjectPlugin as DebugObjectPlugin
+    from ._link_driver import MemoryManager as MemoryManager
+    from ._link_dump import GraphDumpPlugin as GraphDumpPlugin
+    from ._link_ehframe import EHFrameRegistrationPlugin as EHFrameRegistrationPlugin
+    from ._link_plugin import LinkedGraph as LinkedGraph
+    from ._link_plugin import LinkPlugin as LinkPlugin
     from ._materialization import MaterializationResponsibility as MaterializationResponsibility
     from ._materialization import (
         MaterializationResponsibilityBlocking as MaterializationResponsibilityBlocking,
@@ -104,6 +114,8 @@ if TYPE_CHECKING:
     from ._materialization import MaterializationUnit as MaterializationUnit
     from ._names import Name as Name
     from ._names import SymbolStringPool as SymbolStringPool
+    from ._object_layer import ObjectLinkingLayer as ObjectLinkingLayer
+    from ._object_layer import ObjectMaterializationUnit as ObjectMaterializationUnit
     from ._session import ExecutionSession as ExecutionSession
     from ._session import MaterializeOn as MaterializeOn
     from ._session import SearchOrderItem as SearchOrderItem
@@ -114,6 +126,9 @@ if TYPE_CHECKING:
     from ._slab import SlabExhaustedError as SlabExhaustedError
     from ._slab import SlabMemoryManager as SlabMemoryManager
     from ._slab import parse_slab_size as parse_slab_size
+    from ._static_library import (
+        StaticLibraryDefinitionGenerator as StaticLibraryDefinitionGenerator,
+    )
     from ._tracker import ResourceManager as ResourceManager
     from ._tracker import ResourceTracker as ResourceTracker
     from ._tracker import ResourceTrackerBlocking as ResourceTrackerBlocking
@@ -189,6 +204,18 @@ _EXPORTS: dict[str, str] = {
     "SlabExhaustedError": "_slab",
     "SlabMemoryManager": "_slab",
     "parse_slab_size": "_slab",
+    # The object linking layer and the link driver (issue #10).
+    "EPCDynamicLibrarySearchGenerator": "_epc_generator",
+    "register_jit_dispatch_handlers": "_jit_dispatch",
+    "MemoryManager": "_link_driver",
+    "DebugObjectPlugin": "_link_debug",
+    "GraphDumpPlugin": "_link_dump",
+    "EHFrameRegistrationPlugin": "_link_ehframe",
+    "LinkedGraph": "_link_plugin",
+    "LinkPlugin": "_link_plugin",
+    "ObjectLinkingLayer": "_object_layer",
+    "ObjectMaterializationUnit": "_object_layer",
+    "StaticLibraryDefinitionGenerator": "_static_library",
     "CompileOnDemandLayer": "_cod",
     "PartitionFunction": "_cod",
     "compile_requested": "_cod",

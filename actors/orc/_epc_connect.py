@@ -85,6 +85,7 @@ async def open_pipe_link(
     env: Mapping[str, str | None] | None,
     capture_output: bool,
     make_epc: Callable[[ExecutorProcess], SimpleRemoteEPC],
+    inherit_stdin: bool = False,
 ) -> SimpleRemoteEPC:
     """Start ``command filedescs=R,W`` with two fresh pipes and attach our ends to the EPC
     ``make_epc(process)`` makes.
@@ -101,6 +102,7 @@ async def open_pipe_link(
             pass_fds=(to_executor_r, from_executor_w),
             env=env,
             capture_output=capture_output,
+            inherit_stdin=inherit_stdin,
         )
     except BaseException:
         os.close(to_executor_w)
@@ -152,6 +154,7 @@ async def _spawn(
     on_unanswered: Unanswered | None,
     setup_timeout: float | None,
     check_bootstrap: bool,
+    inherit_stdin: bool,
 ) -> SimpleRemoteEPC:
     argv = _argv(command)
     if llvm_major is None:
@@ -172,7 +175,13 @@ async def _spawn(
             on_unanswered=on_unanswered,
         )
 
-    epc = await open_pipe_link(argv, env=env, capture_output=capture_output, make_epc=make_epc)
+    epc = await open_pipe_link(
+        argv,
+        env=env,
+        capture_output=capture_output,
+        make_epc=make_epc,
+        inherit_stdin=inherit_stdin,
+    )
     await epc._wait_setup(setup_timeout)
     return epc
 
@@ -187,6 +196,7 @@ def spawn_executor(
     on_unanswered: Unanswered | None = None,
     setup_timeout: float | None = DEFAULT_SETUP_TIMEOUT,
     check_bootstrap: bool = True,
+    inherit_stdin: bool = False,
 ) -> EPCOpener[SimpleRemoteEPC]:
     """Start an executor over two pipes, as ``llvm-jitlink -oop-executor`` does; its EPC.
 
@@ -206,6 +216,8 @@ def spawn_executor(
         setup_timeout: seconds until the Setup must have arrived.
         check_bootstrap: require the generation's bootstrap symbols (tests of executors
             switch this off).
+        inherit_stdin: give the executor our stdin instead of /dev/null (llvm-jitlink does:
+            JIT'd code may read the user's input).
 
     Raises:
         OSError: the command cannot be run.
@@ -228,6 +240,7 @@ def spawn_executor(
             on_unanswered=on_unanswered,
             setup_timeout=setup_timeout,
             check_bootstrap=check_bootstrap,
+            inherit_stdin=inherit_stdin,
         )
     )
 

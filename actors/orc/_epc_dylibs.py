@@ -9,6 +9,9 @@ An empty path opens the executor process itself (its global symbols). Names go o
 given (no mangling). A symbol not found comes back as None (14 sends address 0, 22 ``None`` or
 address 0); a *required* one that is missing is an error (LLVM 14's executor and orcrt's answer
 ``Missing definition for <name>``; LLVM 22's answers None, and the EPC raises the same error).
+Found symbols come back as the ORC core's `ExecutorSymbolDef` (what generators define): LLVM
+14's executor reports no flags, so they are EXPORTED as LLVM's controller assumes; 22's flag
+byte is kept.
 """
 
 from __future__ import annotations
@@ -17,14 +20,19 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import protocol
-from protocol import ExecutorSymbolDef, SymbolLookup
+from protocol import SymbolLookup
 
 from ._epc_errors import ExecutorCallError
+from ._flags import ExecutorSymbolDef, JITSymbolFlags
 
 if TYPE_CHECKING:
     from ._epc import ExecutorProcessControl
 
 __all__ = ["EPCDylibManager"]
+
+_EXPORTED = JITSymbolFlags.EXPORTED
+# The flag bits JITSymbolFlags knows (an executor may set others; they carry no meaning here).
+_KNOWN_FLAGS = 0x7F
 
 
 class EPCDylibManager:
@@ -66,8 +74,8 @@ class EPCDylibManager:
         referenced names (``required=False``) that are missing come back as None.
 
         Returns:
-            One entry per name, in order: the address and flags (14 reports every symbol as
-            Exported), or None.
+            One entry per name, in order: the address and flags (``actors.orc``'s
+            `ExecutorSymbolDef`; 14 reports every symbol as Exported), or None.
 
         Raises:
             ExecutorCallError: a required symbol is missing (``Missing definition for <name>``),
@@ -83,10 +91,17 @@ class EPCDylibManager:
             addresses = await self._epc._checked(
                 protocol.DYLIB_LOOKUP, self.instance, handle, lookups
             )
-            found = [ExecutorSymbolDef(addr=address) if address else None for address in addresses]
+            found = [
+                ExecutorSymbolDef(address, _EXPORTED) if address else None for address in addresses
+            ]
         else:
             definitions = await self._epc._checked(protocol.DYLIB_RESOLVE, handle, lookups)
-            found = [item if item is not None and item.addr else None for item in definitions]
+            found = [
+                ExecutorSymbolDef(item.addr, item.flags & _KNOWN_FLAGS)
+                if item is not None and item.addr
+                else None
+                for item in definitions
+            ]
         if len(found) != len(lookups):
             raise protocol.DecodeError(
                 f"the executor answered a lookup of {len(lookups)} symbols with "

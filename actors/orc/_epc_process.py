@@ -225,8 +225,11 @@ async def start_executor_process(
     pass_fds: Sequence[int] = (),
     env: Mapping[str, str | None] | None = None,
     capture_output: bool = False,
+    inherit_stdin: bool = False,
 ) -> ExecutorProcess:
-    """Start ``command`` with ``pass_fds`` open in the child and stdin from /dev/null.
+    """Start ``command`` with ``pass_fds`` open in the child and stdin from /dev/null (or
+    ours, with ``inherit_stdin``: what ``llvm-jitlink -oop-executor`` does, so JIT'd code can
+    read the user's input).
 
     ``env`` is applied on top of this process's environment (a value of None removes that
     variable). Called from a coroutine on the loop that will own the process.
@@ -237,7 +240,7 @@ async def start_executor_process(
     pipe = asyncio.subprocess.PIPE if capture_output else None
     process = await asyncio.create_subprocess_exec(
         *command,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=None if inherit_stdin else asyncio.subprocess.DEVNULL,
         stdout=pipe,
         stderr=pipe,
         pass_fds=tuple(pass_fds),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from typing import assert_never
 
 import attrs
@@ -60,6 +62,39 @@ class Counter(Actor[Message]):
                 return None
             case _:
                 assert_never(message)
+
+
+@attrs.frozen(weakref_slot=True)
+class Payload:
+    """A message whose collection a test can observe."""
+
+    value: int
+
+
+class Keeper(Actor[Payload]):
+    def __init__(self) -> None:
+        self.handled = asyncio.Event()
+
+    async def handle(self, message: Payload) -> object:
+        self.handled.set()
+        return Payload(value=message.value + 1)  # a result nobody keeps
+
+
+@pytest.mark.asyncio
+async def test_actor_idle_keeps_no_reference_to_its_last_message() -> None:
+    """Once idle, an actor holds nothing of its last mail: a dropped message is collected."""
+    async with open_session() as session:
+        keeper = Keeper()
+        ref = session.spawn(keeper)
+        message = Payload(value=1)
+        dropped = weakref.ref(message)
+        ref.tell(message)
+        del message
+        async with asyncio.timeout(5):
+            await keeper.handled.wait()
+            await asyncio.sleep(0)  # let the actor go back to waiting for mail
+        gc.collect()
+        assert dropped() is None
 
 
 @pytest.mark.asyncio

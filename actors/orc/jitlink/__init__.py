@@ -29,6 +29,8 @@ Theory of operation
 - `Checker` evaluates llvm-jitlink's ``-check`` rules (``# jitlink-check: ...`` lines, read by
   `read_check_rules`) against what `LinkedAddresses` recorded from the linked graphs (its
   post-fixup pass) and the linked memory; ``decode_operand`` uses `CapstoneDecoder`.
+- `read_archive` splits a static archive (``.a``) into members and indexes which member
+  defines which symbol (for ``StaticLibraryDefinitionGenerator``).
 
 Deliberate differences from JITLink (jitlink-elf-x86-64.md §11): psABI formulas with the real
 addend; NONE, 8/16/32-bit absolute and PC-relative kinds, SIZE32/64 supported; call/jmp
@@ -39,6 +41,7 @@ relocations of non-loaded (debug) sections skipped; TLSGD refused without a TLS 
 
 from __future__ import annotations
 
+from ._archive import ARCHIVE_MAGIC, Archive, ArchiveMember, is_archive, read_archive
 from ._builder import COMMON_SECTION, GOT_SYMBOL, MAX_SECTION_SIZE, read_object
 from ._checker import (
     DEFAULT_CHECK_NAME,
@@ -104,6 +107,7 @@ from ._tables import (
 from ._x86_64 import EdgeKind, relocation_name
 
 __all__ = [
+    "ARCHIVE_MAGIC",
     "COMMON_SECTION",
     "DEFAULT_CHECK_NAME",
     "DEFAULT_PAGE_SIZE",
@@ -116,6 +120,8 @@ __all__ = [
     "TLSINFO_SECTION",
     "AddressLookup",
     "AllocationRequest",
+    "Archive",
+    "ArchiveMember",
     "Block",
     "CapstoneDecoder",
     "CheckExpressionError",
@@ -166,6 +172,7 @@ __all__ = [
     "dependence_groups",
     "dump_graph",
     "fixup_value",
+    "is_archive",
     "is_initializer_section",
     "keep_bounded_sections_alive",
     "keep_initializers_alive",
@@ -174,6 +181,7 @@ __all__ = [
     "object_interface",
     "optimize_got_and_stubs",
     "prune",
+    "read_archive",
     "read_check_rules",
     "read_object",
     "relocation_name",

@@ -15,19 +15,20 @@ plus, if the object has an initializer section, the init symbol ``$.<name>.__ini
 (n = 0, or the first number not colliding with the object's own names) with flag
 MATERIALIZATION_SIDE_EFFECTS_ONLY (0x40).
 
-`SymbolFlags` has the bit values of LLVM's ``JITSymbolFlags`` (identical in 14 and 22). It is
-local to the linker core because ``actors.orc``'s ``JITSymbolFlags`` is being written in
-parallel; both are ``IntFlag``\\ s with the same values, so they compare and convert freely
-(``JITSymbolFlags(int(flags))``).
+`SymbolFlags` is ``actors.orc``'s `JITSymbolFlags` (LLVM's ``JITSymbolFlags`` bits, identical
+in 14 and 22) under the linker core's name: the flags computed here go to the
+MaterializationResponsibility as they are. Importing it costs the linker core nothing it
+must not import (``actors.orc._flags`` needs attrs and ``_names``, no asyncio).
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from typing import Final
 
 import attrs
+
+from actors.orc._flags import JITSymbolFlags
 
 from ._elf import (
     SHF_ALLOC,
@@ -52,17 +53,8 @@ from ._initializers import is_initializer_section
 __all__ = ["ObjectInterface", "SymbolFlags", "graph_symbol_flags", "object_interface"]
 
 
-class SymbolFlags(enum.IntFlag):
-    """LLVM's ``JITSymbolFlags`` bits (orcv2-reference.md §1.2)."""
-
-    NONE = 0
-    HAS_ERROR = 0x01
-    WEAK = 0x02
-    COMMON = 0x04
-    ABSOLUTE = 0x08
-    EXPORTED = 0x10
-    CALLABLE = 0x20
-    MATERIALIZATION_SIDE_EFFECTS_ONLY = 0x40
+SymbolFlags = JITSymbolFlags
+"""The ORC core's `JITSymbolFlags` (the linker core's name for it; one class, not a copy)."""
 
 
 @attrs.frozen(kw_only=True)

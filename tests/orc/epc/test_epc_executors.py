@@ -13,7 +13,7 @@ import pytest
 
 import protocol
 from actors import DisconnectedError
-from actors.orc import MissingBootstrapSymbolError, Segment, sps_handler
+from actors.orc import JITSymbolFlags, MissingBootstrapSymbolError, Segment, sps_handler
 from protocol import AllocActionCallPair, MemProt, WrapperFunctionCall
 
 from ._code import (
@@ -113,12 +113,12 @@ async def test_epc_opens_libc_and_calls_puts(target: Target) -> None:
     puts, missing = await epc.dylibs.lookup(process, [("puts", True), ("no_such_fn_xyz", False)])
     assert missing is None
     assert puts is not None
-    assert puts.addr != 0
-    assert puts.flags == protocol.SYMBOL_FLAG_EXPORTED
+    assert puts.address != 0
+    assert puts.flags == JITSymbolFlags.EXPORTED
     message = f"hello from the {target.kind} EPC".encode() + b"\0"
-    code = call_with_string(puts.addr, 0, 0)  # measure, then place the string after the code
+    code = call_with_string(puts.address, 0, 0)  # measure, then place the string after the code
     base = await epc.memory_manager.reserve(epc.page_size)
-    code = call_with_string(puts.addr, base + len(code), 9)
+    code = call_with_string(puts.address, base + len(code), 9)
     await epc.memory_manager.finalize([Segment(RX, base, epc.page_size, code + message)])
     assert await epc.run_as_main(base) == 9
     output = await target.finish()

@@ -26,6 +26,7 @@ __all__ = [
     "build",
     "build_objects",
     "find_toolchain",
+    "session_objects",
 ]
 
 VERSIONS = (14, 22)
@@ -182,3 +183,17 @@ def build_objects(toolchain: Toolchain, out_dir: Path) -> Objects:
             paths[(source, variant)] = output
     build(jobs)
     return Objects(toolchain, paths)
+
+
+_BUILT: dict[tuple[int, Path], Objects] = {}
+
+
+def session_objects(toolchain: Toolchain, root: Path) -> Objects:
+    """`build_objects` once per toolchain and ``root`` (the session's base temp directory):
+    the linker-core tests and the ObjectLinkingLayer/CLI tests share one build."""
+    key = (toolchain.version, root)
+    if key not in _BUILT:
+        out_dir = root / f"objects{toolchain.version}"
+        out_dir.mkdir(exist_ok=True)
+        _BUILT[key] = build_objects(toolchain, out_dir)
+    return _BUILT[key]

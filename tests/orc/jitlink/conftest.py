@@ -15,8 +15,8 @@ from tests.orc.jitlink._toolchains import (
     Assemble,
     Objects,
     Toolchain,
-    build_objects,
     find_toolchain,
+    session_objects,
 )
 
 
@@ -31,8 +31,9 @@ def toolchain(request: pytest.FixtureRequest) -> Toolchain:
 
 @pytest.fixture(scope="session")
 def objects(toolchain: Toolchain, tmp_path_factory: pytest.TempPathFactory) -> Objects:
-    """Every test program of `SOURCES` built by `toolchain`, once per session."""
-    return build_objects(toolchain, tmp_path_factory.mktemp(f"objects{toolchain.version}"))
+    """Every test program of `SOURCES` built by `toolchain`, once per session (shared with
+    the tests of ``tests/orc/link`` and ``tests/orc/cli``)."""
+    return session_objects(toolchain, tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture(scope="session")

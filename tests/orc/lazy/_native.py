@@ -80,7 +80,7 @@ async def load(
         found = await epc.dylibs.lookup(process, [(n, True) for n in missing])
         for external, definition in zip(missing, found, strict=True):
             assert definition is not None, external
-            known[external] = definition.addr
+            known[external] = definition.address
     result = linker.finish(known)
     await epc.memory_manager.finalize(
         [Segment(int(s.protection), s.address, s.size, s.content) for s in result.segments]
