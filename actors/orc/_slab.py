@@ -32,6 +32,8 @@ from typing import Final, Protocol
 
 import attrs
 
+from ._epc_errors import ExecutorCallError
+
 __all__ = [
     "DEFAULT_SLAB_ADDRESS",
     "SlabAllocation",
@@ -40,16 +42,25 @@ __all__ = [
     "parse_slab_size",
 ]
 
-DEFAULT_SLAB_ADDRESS: Final = 0x7F00_0000_0000
+DEFAULT_SLAB_ADDRESS: Final = 0x1000_0000
 """Where a slab starts when ``-slab-address`` is not given (llvm-jitlink would take whatever
-``mmap`` returns; a fixed default keeps ``-noexec`` runs reproducible)."""
+``mmap`` returns; a fixed default keeps ``-noexec`` runs reproducible). Below 2 GiB, so
+``-fno-pic`` code's 32-bit absolute relocations fit, and far from where shared libraries
+are mapped, so calls into them always go through stubs."""
 
 _ADDRESS_LIMIT: Final = 1 << 64
 _UNITS: Final = {"kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
 
 
-class SlabExhaustedError(RuntimeError):
-    """A reservation does not fit in the slab's free space."""
+class SlabExhaustedError(ExecutorCallError):
+    """A reservation does not fit in the slab's free space.
+
+    An `ExecutorCallError` (function ``reserve``), as the EPC memory manager raises when the
+    executor refuses a reservation: a driver handles both the same way.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, function="reserve")
 
 
 class _SegmentLike(Protocol):
