@@ -192,7 +192,9 @@ def test_cli_show_addrs_and_sizes(option_runs: dict[str, Run]) -> None:
     assert '  "far_fn" target addr = 0x00007fff00001000, content: 0 bytes\n' in out
     assert re.search(r'^  "main" target addr = 0x00000000100\w+, content: 3 bytes$', out, re.M)
     assert 'File "plt_stubs.o":\n' in out
-    assert re.search(r'^  Stubs "far_fn": target addr = 0x00000000100\w+, content: 6 bytes$', out, re.M)
+    assert re.search(
+        r'^  Stubs "far_fn": target addr = 0x00000000100\w+, content: 6 bytes$', out, re.M
+    )
 
 
 @pytest.mark.parametrize(
