@@ -389,8 +389,9 @@ class JITFunction:
     Args:
         name: the function's name (errors name it).
         signature: its signature.
-        resolve: ``await resolve()`` -> (the function's address, its wrapper's address);
-            awaited until it succeeds once.
+        lookup: ``await lookup()`` -> the function's address (awaited until it succeeds
+            once).
+        wrapper: ``await wrapper()`` -> the address of the signature's wrapper (likewise).
         call_wrapper: the EPC's ``call_wrapper``.
         loop: the JIT's event loop (for `blocking`).
     """
@@ -399,19 +400,22 @@ class JITFunction:
         self,
         name: str,
         signature: FunctionSignature,
-        resolve: Callable[[], Awaitable[tuple[int, int]]],
+        lookup: Callable[[], Awaitable[int]],
+        wrapper: Callable[[], Awaitable[int]],
         call_wrapper: Callable[[int, bytes], Awaitable[bytes]],
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         self._name = name
         self._signature = signature
-        self._resolve = resolve
+        self._lookup = lookup
+        self._wrapper = wrapper
         self._call_wrapper = call_wrapper
         self._loop = loop
-        self._resolved: tuple[int, int] | None = None
+        self._target: int | None = None
+        self._wrapper_address: int | None = None
 
     def __repr__(self) -> str:
-        where = "" if self._resolved is None else f" at {self._resolved[0]:#x}"
+        where = "" if self._target is None else f" at {self._target:#x}"
         return f"<JITFunction {self._name}: {self._signature}{where}>"
 
     @property
@@ -425,8 +429,11 @@ class JITFunction:
         return self._signature
 
     async def address(self) -> int:
-        """The function's executor address (looked up on first need)."""
-        return (await self._targets())[0]
+        """The function's executor address (looked up on first need: this links it, or
+        just its stub if it is lazy)."""
+        if self._target is None:
+            self._target = await self._lookup()
+        return self._target
 
     async def __call__(self, *args: object) -> Any:
         """Run the function with ``args`` in the executor; its result.
@@ -440,13 +447,19 @@ class JITFunction:
                 say).
         """
         self._signature.encode(self._name, 0, args)  # check before any lookup
-        target, wrapper = await self._targets()
+        target = await self.address()
+        wrapper = self._wrapper_address
+        if wrapper is None:
+            wrapper = self._wrapper_address = await self._wrapper()
         payload = self._signature.encode(self._name, target, args)
         result = await self._call_wrapper(wrapper, payload)
         return self._signature.decode(self._name, result)
 
     def blocking(self, *args: object) -> Any:
         """`__call__` from another thread: blocks it until the result is there.
+
+        Not from the event loop's default executor (``asyncio.to_thread``): the JIT compiles
+        and links on those threads, so callers blocking all of them would wait forever.
 
         Raises:
             RuntimeError: called on the JIT's event-loop thread (that would deadlock).
@@ -462,8 +475,3 @@ class JITFunction:
                 f"await {self._name}(...) instead"
             )
         return asyncio.run_coroutine_threadsafe(self(*args), self._loop).result()
-
-    async def _targets(self) -> tuple[int, int]:
-        if self._resolved is None:
-            self._resolved = await self._resolve()
-        return self._resolved

@@ -33,6 +33,8 @@ from collections.abc import Coroutine, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
+from actors import DisconnectedError
+
 from ._epc import ExecutorProcessControl
 from ._flags import JITDylibLookupFlags
 from ._function import FunctionSignature, JITFunction, wrapper_ir
@@ -310,11 +312,13 @@ class LLJIT:
         parsed = FunctionSignature.parse(signature)
         where = jd if jd is not None else self._main
 
-        async def resolve() -> tuple[int, int]:
-            target = await self.lookup(name, where)
-            return target, await self._wrapper(parsed)
+        async def lookup() -> int:
+            return await self.lookup(name, where)
 
-        return JITFunction(name, parsed, resolve, self._epc.call_wrapper, self._loop)
+        async def wrapper() -> int:
+            return await self._wrapper(parsed)
+
+        return JITFunction(name, parsed, lookup, wrapper, self._epc.call_wrapper, self._loop)
 
     async def _wrapper(self, signature: FunctionSignature) -> int:
         """The wrapper of ``signature`` in ``<Platform>``, compiled on first need, once."""
@@ -346,7 +350,8 @@ class LLJIT:
         """End the session (LLVM: destroying the LLJIT calls ``endSession``): pending
         lookups fail, the JITDylibs are removed (executor memory released), the executor
         link is closed. Destructors do not run here (`deinitialize` runs them).
-        Idempotent.
+        Idempotent. If the executor had gone away already (it crashed, say), the memory
+        went with it: the ``DisconnectedError``s of releasing it are not raised again.
 
         Raises:
             Exception: the first error met on the way (the others are reported).
@@ -354,7 +359,12 @@ class LLJIT:
         if self._closed:
             return
         self._closed = True
-        await self._stack.aclose()
+        gone = self._epc.disconnected
+        try:
+            await self._stack.aclose()
+        except Exception as exc:
+            if not (gone and _only_disconnections(exc)):
+                raise
 
     async def __aenter__(self) -> Self:
         return self
@@ -524,6 +534,13 @@ class LLJITBlocking:
     def close(self) -> None:
         """`LLJIT.close`."""
         self._run(self._jit.close())
+
+
+def _only_disconnections(error: BaseException) -> bool:
+    """Whether ``error`` is a DisconnectedError, or a group of nothing else."""
+    if isinstance(error, BaseExceptionGroup):
+        return all(_only_disconnections(inner) for inner in error.exceptions)
+    return isinstance(error, DisconnectedError)
 
 
 def _jitdylib(target: JITDylib | ResourceTracker) -> JITDylib:
