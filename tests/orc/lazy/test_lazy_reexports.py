@@ -231,9 +231,9 @@ async def test_lazy_concurrent_first_calls_compile_once(lazy_jit: JITUnderTest) 
             arrived.set()
 
     def gate(module: Any) -> None:  # on a worker thread, before f's body compiles
-        if any(fn.name == "f" and not fn.is_declaration for fn in module.functions):
-            if not arrived.wait(30):
-                raise TimeoutError(f"only {len(calls)} of {THREADS} calls arrived")
+        defines_f = any(fn.name == "f" and not fn.is_declaration for fn in module.functions)
+        if defines_f and not arrived.wait(30):
+            raise TimeoutError(f"only {len(calls)} of {THREADS} calls arrived")
 
     await jit.add_lazy_ir(INCREMENT, jd, name="increment")
     await jit.add_ir(THREADED_DRIVER, jd, name="threads")
