@@ -385,6 +385,9 @@ class GenericPlatform:
             for result in await asyncio.gather(*lookups, return_exceptions=True):
                 if isinstance(result, BaseException):
                     raise result
+            # Again: linking may have changed the link order (CompileOnDemand inserts
+            # <jd>.impl, where the bodies and their constructors live, on first use).
+            order = await self._es.get_dfs_link_order([jd])
             calls: list[int] = []
             for member in reversed(order):
                 state = self._states.get(member)
