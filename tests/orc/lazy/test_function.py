@@ -123,7 +123,7 @@ define double @many(i64 %a, i64 %b, i64 %c, i64 %d, i64 %e, i64 %f, i64 %g, i64 
 }
 """
 
-INT_CASES = [
+INT_CASES: list[tuple[str, str, list[tuple[int, ...]], list[int]]] = [
     ("neg8", "i8(i8)", [(5,), (-128,), (127,)], [-5, -128, -127]),
     ("inc8", "unsigned char(unsigned char)", [(0,), (254,), (255,)], [1, 255, 0]),
     ("dec16", "short(short)", [(0,), (-32768,)], [-1, 32767]),
@@ -170,7 +170,7 @@ async def test_function_float_kinds(lazy_jit: JITUnderTest) -> None:
     many = jit.function("many", f"double({', '.join(['long'] * 8 + ['double'] * 10)})", jd=jd)
     ints = [1, -2, 3, -4, 5, -6, 7, -8]
     doubles = [0.5 * (k + 1) for k in range(10)]
-    expected = sum((k + 1) * v for k, v in enumerate(ints))
+    expected: float = sum((k + 1) * v for k, v in enumerate(ints))
     expected += sum((k + 1) * v for k, v in enumerate(doubles))
     assert await many(*ints, *doubles) == expected
 

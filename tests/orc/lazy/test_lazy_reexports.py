@@ -107,7 +107,13 @@ def register_checker() -> str:
 
     def check(operand: str, expected: int, bit: int) -> None:
         lines.extend(
-            [f"movabs r11, {expected}", f"cmp {operand}, r11", "je 1f", f"or r10d, {1 << bit}", "1:"]
+            [
+                f"movabs r11, {expected}",
+                f"cmp {operand}, r11",
+                "je 1f",
+                f"or r10d, {1 << bit}",
+                "1:",
+            ]
         )
 
     lines += ["cmp al, 8", "je 1f", f"or r10d, {1 << 14}", "1:"]

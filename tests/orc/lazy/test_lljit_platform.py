@@ -5,7 +5,6 @@ a C++ object's ``.init_array``, dependencies first across JITDylibs, each at mos
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -172,7 +171,7 @@ int main(int argc, char **argv) {
 
 
 @pytest.fixture(scope="module")
-def cxx_object(tmp_path_factory: pytest.TempPathFactory) -> Iterator[bytes]:
+def cxx_object(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A C++ object with prioritized constructors, a static object (its destructor through
     ``__cxa_atexit`` with ``__dso_handle``), ``atexit`` and a destructor (built once)."""
     clang = Path("/usr/lib/llvm-14/bin/clang++")
@@ -186,7 +185,7 @@ def cxx_object(tmp_path_factory: pytest.TempPathFactory) -> Iterator[bytes]:
         check=True,
         timeout=60,
     )
-    yield output.read_bytes()
+    return output.read_bytes()
 
 
 async def test_platform_cxx_object_statics(lazy_jit: JITUnderTest, cxx_object: bytes) -> None:
