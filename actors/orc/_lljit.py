@@ -76,7 +76,8 @@ class LLJIT:
         es: ExecutionSession,
         epc: ExecutorProcessControl,
         main: JITDylib,
-        process_symbols: JITDylib | None,
+        default_links: Sequence[tuple[JITDylib, JITDylibLookupFlags]],
+        process_symbols: JITDylib,
         platform: GenericPlatform,
         object_layer: ObjectLinkingLayer,
         compile_layer: IRCompileLayer,
@@ -87,6 +88,7 @@ class LLJIT:
         self._epc = epc
         self._main = main
         self._process = process_symbols
+        self._default_links = list(default_links)
         self._platform = platform
         self._object_layer = object_layer
         self._compile_layer = compile_layer
@@ -119,9 +121,8 @@ class LLJIT:
         return self._main
 
     @property
-    def process_symbols_jitdylib(self) -> JITDylib | None:
-        """``<Process Symbols>`` (the executor's symbols), or None if the builder left it
-        out."""
+    def process_symbols_jitdylib(self) -> JITDylib:
+        """``<Process Symbols>``: the executor's own symbols (libc, libm ...), on demand."""
         return self._process
 
     @property
@@ -162,8 +163,9 @@ class LLJIT:
     # -- adding code -------------------------------------------------------------------------
 
     async def create_jitdylib(self, name: str) -> JITDylib:
-        """A new JITDylib linked as ``main`` is (``<Platform>``, ``<Process Symbols>``),
-        with its own ``__dso_handle`` and ``atexit`` (LLVM ``LLJIT::createJITDylib``).
+        """A new JITDylib linked as ``main`` is (``<Platform>``, then ``<Process Symbols>``
+        unless the builder said otherwise), with its own ``__dso_handle`` and ``atexit``
+        (LLVM ``LLJIT::createJITDylib``).
 
         Raises:
             ValueError: a JITDylib of that name exists.
@@ -171,7 +173,7 @@ class LLJIT:
         if self._es.get_jitdylib_by_name(name) is not None:
             raise ValueError(f"a JITDylib named {name!r} exists already")
         jd = await self._es.create_jitdylib(name)
-        await jd.set_link_order(self._default_links())
+        await jd.set_link_order(self._default_links)
         await self._platform.setup_jitdylib(jd)
         return jd
 
@@ -230,9 +232,9 @@ class LLJIT:
             await where.define(unit)
         self._platform.register_init_symbol(_jitdylib(where), unit.init_symbol)
 
-    async def link_library(self, path: str) -> None:
-        """Load a shared library into the executor and make its symbols available to
-        every JITDylib (a generator on ``<Process Symbols>``, or on ``main`` without it).
+    async def link_library(self, path: str, jd: JITDylib | None = None) -> None:
+        """Load a shared library into the executor (``dlopen``) and define its symbols on
+        demand in ``jd`` (default ``<Process Symbols>``, which ``main`` links against).
 
         Raises:
             ExecutorCallError: the executor could not load it (the message names it).
@@ -240,7 +242,7 @@ class LLJIT:
         from ._epc_generator import EPCDynamicLibrarySearchGenerator
 
         generator = await EPCDynamicLibrarySearchGenerator.load(self._es, path)
-        await (self._process or self._main).add_generator(generator)
+        await (jd if jd is not None else self._process).add_generator(generator)
 
     # -- finding and running -----------------------------------------------------------------
 
@@ -377,12 +379,6 @@ class LLJIT:
     ) -> None:
         await self.close()
 
-    def _default_links(self) -> list[tuple[JITDylib, JITDylibLookupFlags]]:
-        links = [(self.platform_jitdylib, _EXPORTED)]
-        if self._process is not None:
-            links.append((self._process, _EXPORTED))
-        return links
-
 
 class LLLazyJIT(LLJIT):
     """An `LLJIT` that can also compile functions lazily (LLVM ``LLLazyJIT``): made by
@@ -509,9 +505,9 @@ class LLJITBlocking:
         """`LLJIT.add_object`."""
         self._run(self._jit.add_object(data, target, name=name))
 
-    def link_library(self, path: str) -> None:
+    def link_library(self, path: str, jd: JITDylib | None = None) -> None:
         """`LLJIT.link_library`."""
-        self._run(self._jit.link_library(path))
+        self._run(self._jit.link_library(path, jd))
 
     def lookup(self, name: str, jd: JITDylib | None = None) -> int:
         """`LLJIT.lookup`."""

@@ -117,9 +117,13 @@ async def open_executor(
     env: dict[str, str | None] = {}
     if not os.environ.get(EXECUTOR_VERSION_ENV):
         env[EXECUTOR_VERSION_ENV] = version  # orcrt-executor reads it; LLVM's ignore it
-    return await spawn_executor(
-        command, env=env, capture_output=capture_output, inherit_stdin=inherit_stdin
-    )
+    try:
+        return await spawn_executor(
+            command, env=env, capture_output=capture_output, inherit_stdin=inherit_stdin
+        )
+    except OSError as exc:
+        shown = command if isinstance(command, str | Path) else " ".join(map(str, command))
+        raise type(exc)(exc.errno, f"cannot start the executor {shown}: {exc.strerror}") from exc
 
 
 @attrs.define(kw_only=True)
@@ -130,8 +134,11 @@ class LLJITBuilder:
         executor: what runs the code (module docstring).
         connect: ``HOST:PORT`` of an executor listening on TCP (instead of ``executor``).
         llvm_version: the protocol generation of an orcrt executor (14 or 22).
-        link_process_symbols: make the executor's own symbols (libc, libm ...) available
-            through ``<Process Symbols>`` (LLVM 22's default: True).
+        link_process_symbols: ``main`` and the JITDylibs `LLJIT.create_jitdylib` makes
+            link against ``<Process Symbols>``, the executor's own symbols (libc, libm ...)
+            (LLVM 22's ``LinkProcessSymbolsByDefault``, default True). Without it JIT'd code
+            sees only what the JIT defines and `LLJIT.link_library` adds (the platform still
+            uses libc).
         optimize: run LLVM's ``-O<n>`` IR pipeline on modules before compiling (None: no IR
             passes, LLJIT's default).
         codegen_opt_level: the code generator's optimization level (0-3, default 2).
@@ -220,23 +227,26 @@ class LLJITBuilder:
         compile_layer = IRCompileLayer(es, object_layer, compiler)
         transform = None if self.optimize is None else optimize(self.optimize)
         transform_layer = IRTransformLayer(es, compile_layer, transform)
-        process = None
-        links = []
-        if self.link_process_symbols:
-            process = await es.create_jitdylib("<Process Symbols>")
-            await process.add_generator(await EPCDynamicLibrarySearchGenerator.for_process(es))
-            links.append((process, _EXPORTED))
+        # The platform's runtime needs libc (malloc, strdup ...), so <Process Symbols> is
+        # always there; link_process_symbols says whether user JITDylibs link against it
+        # (LLVM 22's LinkProcessSymbolsByDefault).
+        process = await es.create_jitdylib("<Process Symbols>")
+        await process.add_generator(await EPCDynamicLibrarySearchGenerator.for_process(es))
         platform_jd = await es.create_jitdylib("<Platform>")
-        await platform_jd.set_link_order(links)
+        await platform_jd.set_link_order([(process, _EXPORTED)])
         platform = await GenericPlatform.create(es, epc, compile_layer, platform_jd)
         object_layer.add_plugin(platform.plugin)
         main = await es.create_jitdylib("main")
-        await main.set_link_order([(platform_jd, _EXPORTED), *links])
+        links = [(platform_jd, _EXPORTED)]
+        if self.link_process_symbols:
+            links.append((process, _EXPORTED))
+        await main.set_link_order(links)
         await platform.setup_jitdylib(main)
         return {
             "es": es,
             "epc": epc,
             "main": main,
+            "default_links": links,
             "process_symbols": process,
             "platform": platform,
             "object_layer": object_layer,
