@@ -1,8 +1,10 @@
 """The executor's bootstrap services: the wrapper functions an LLVM controller expects.
 
 `install_bootstrap` spawns the memory manager and the dylib resolver, registers every bootstrap
-wrapper of the LLVM version being served (simple-remote-epc.md §4.1, §7) as a Python wrapper
-function of the Session, and returns the name -> address table that goes into Setup.
+wrapper of the LLVM version being served as a Python wrapper function of the Session, and
+returns the name -> address table that goes into Setup. What a version needs (which wrappers,
+which variant of each) is its row of the version table, `protocol.LLVM_PROTOCOLS`; this module
+only maps each variant to the service that implements it.
 
 How each wrapper runs:
 
@@ -15,7 +17,7 @@ How each wrapper runs:
 
 Errors become values where the result type can carry them (``SPSError``/``SPSExpected``, so
 the controller prints the message, §5); elsewhere they are out-of-band errors. The shared-memory
-mapper of LLVM 22 (``-use-memmgr=shared``) is not offered, so a controller asking for it fails
+mapper of LLVM 16+ (``-use-memmgr=shared``) is not offered, so a controller asking for it fails
 at once with a clear "symbol not found" instead of a broken call.
 """
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, assert_never
 
 import attrs
 
@@ -59,8 +61,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SUPPORTED_LLVM_VERSIONS", "BootstrapOptions", "ExecutorServices", "install_bootstrap"]
 
-SUPPORTED_LLVM_VERSIONS = (14, 22)
-"""The LLVM majors whose controllers orcrt serves (their bootstrap sets were checked on wire)."""
+SUPPORTED_LLVM_VERSIONS = protocol.SUPPORTED_LLVM_MAJORS
+"""The LLVM majors whose controllers orcrt serves: the rows of `protocol.LLVM_PROTOCOLS`."""
 
 # Instance tokens: opaque values the controller passes back; never called, never dereferenced.
 _MEMORY_INSTANCE = 0xFFFF_FE00_0000_1000
@@ -174,12 +176,10 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
     Called once per Session, before the controller access is attached.
 
     Raises:
-        ValueError: ``options.llvm_major`` is not one of `SUPPORTED_LLVM_VERSIONS`.
+        ValueError: ``options.llvm_major`` is not one of `SUPPORTED_LLVM_VERSIONS` (the message
+            lists them).
     """
-    major = options.llvm_major
-    if major not in SUPPORTED_LLVM_VERSIONS:
-        supported = " and ".join(map(str, SUPPORTED_LLVM_VERSIONS))
-        raise ValueError(f"LLVM {major} is not supported (orcrt serves LLVM {supported})")
+    row = protocol.llvm_protocol(options.llvm_major)
     memory = MemoryManager(session, guarded=options.guarded)
     dylibs = DylibResolver(session)
     symbols: dict[str, int] = {}
@@ -189,9 +189,12 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         symbols[signature.name] = address
         return address
 
-    async def add_raw(signature: WrapperSignature[Any], fn: WrapperFunction) -> int:
+    async def add_raw(
+        signature: WrapperSignature[Any], fn: WrapperFunction, *, advertise: bool = True
+    ) -> int:
         address = await session.register_raw_wrapper(fn, name=signature.name, sync=True)
-        symbols[signature.name] = address
+        if advertise:
+            symbols[signature.name] = address
         return address
 
     def to_memory(instance: int, message: Ask[Any]) -> tuple[ActorRef[Any], Ask[Any]]:
@@ -204,7 +207,7 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         protocol.MEMORY_RESERVE,
         _sps_ask(protocol.MEMORY_RESERVE, lambda inst, size: to_memory(inst, Reserve(size=size))),
     )
-    if major == 14:
+    if row.memory_manager is protocol.MemoryManagerProtocol.FINALIZE:
         await add_raw(
             protocol.MEMORY_FINALIZE,
             _sps_ask(
@@ -253,7 +256,7 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
         names = tuple(item.name for item in lookups)
         return dylibs.ref, LookupSymbols(handle=handle, names=names, required=_required(lookups))
 
-    def lookup14(
+    def lookup(
         inst: int, handle: int, lookups: tuple[protocol.SymbolLookup, ...]
     ) -> tuple[ActorRef[Any], Ask[Any]]:
         _check_instance(_DYLIB_INSTANCE, inst, "dylib manager")
@@ -261,27 +264,39 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
 
     symbols[protocol.DYLIB_MANAGER_INSTANCE_SYMBOL] = _DYLIB_INSTANCE
     await add_raw(protocol.DYLIB_OPEN, _sps_ask(protocol.DYLIB_OPEN, open_library))
-    if major == 14:
-        await add_raw(protocol.DYLIB_LOOKUP, _sps_ask(protocol.DYLIB_LOOKUP, lookup14, _addresses))
-    else:
-        # 22.1.8 answers a missing weak symbol with a present entry at address 0 (traces).
-        await add_raw(protocol.DYLIB_RESOLVE, _sps_ask(protocol.DYLIB_RESOLVE, find, _definitions))
+    match row.dylib_lookup:
+        case protocol.DylibLookup.ADDRESSES:
+            await add_raw(
+                protocol.DYLIB_LOOKUP, _sps_ask(protocol.DYLIB_LOOKUP, lookup, _addresses)
+            )
+        case protocol.DylibLookup.SYMBOL_DEFS:
+            # 19.1.7 answers a missing weak symbol with (address 0, flags 0x10) (traces).
+            signature = protocol.DYLIB_LOOKUP_SYMBOL_DEFS
+            await add_raw(signature, _sps_ask(signature, lookup, _symbol_defs))
+        case protocol.DylibLookup.RESOLVE:
+            # 22.1.8 answers a missing weak symbol with a present entry at address 0 (traces).
+            await add_raw(
+                protocol.DYLIB_RESOLVE, _sps_ask(protocol.DYLIB_RESOLVE, find, _definitions)
+            )
+        case _:
+            assert_never(row.dylib_lookup)
 
     # -- memory access (§7.5): checked copies, so a bad address is an error, not a crash ----
+    reads_too = protocol.ExecutorService.MEMORY_READS in row.services
     writes = {
         protocol.MEM_WRITE_UINT8S: 1,
         protocol.MEM_WRITE_UINT16S: 2,
         protocol.MEM_WRITE_UINT32S: 4,
         protocol.MEM_WRITE_UINT64S: 8,
     }
-    if major == 22:
+    if reads_too:
         writes[protocol.MEM_WRITE_POINTERS] = 8
     write_signature: WrapperSignature[Any]
     for write_signature, width in writes.items():
         write = functools.partial(_write_uints, width)
         await add(write_signature, _sps_sync(write_signature, write))
     await add(protocol.MEM_WRITE_BUFFERS, _sps_sync(protocol.MEM_WRITE_BUFFERS, _write_buffers))
-    if major == 22:
+    if reads_too:
         reads = {
             protocol.MEM_READ_UINT8S: 1,
             protocol.MEM_READ_UINT16S: 2,
@@ -325,7 +340,7 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
             native.flush_standard_streams()
 
     await add(protocol.RUN_AS_MAIN, _sps_sync(protocol.RUN_AS_MAIN, run_as_main), blocking=True)
-    if major == 22:
+    if protocol.ExecutorService.RUN_AS_VOID_INT in row.services:
         await add(protocol.RUN_AS_VOID, _sps_sync(protocol.RUN_AS_VOID, run_as_void), blocking=True)
         await add(protocol.RUN_AS_INT, _sps_sync(protocol.RUN_AS_INT, run_as_int), blocking=True)
 
@@ -343,30 +358,37 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
     ) -> tuple[ActorRef[Any], Ask[Any]]:
         return memory.ref, RegisterDebugObject(start=section.start, end=section.end)
 
-    if major == 14:
-        # 14 calls these directly after finalize, and also looks them up by the names of the
-        # real executor's exported functions, which must resolve to the same wrappers.
+    styles = row.eh_frame
+    if styles & {protocol.EhFrameRegistration.PROCESS_LOOKUP, _BOOTSTRAP_WRAPPER}:
+        # Called directly after finalize / before deallocate: 14-16 under the bootstrap names
+        # __llvm_orc_bootstrap_*, looking the real executor's exported functions up by name in
+        # the process too; 19 advertises those exported names as bootstrap symbols instead.
         register = await add_raw(
             protocol.REGISTER_EHFRAME_SECTION,
             _sps_ask(protocol.REGISTER_EHFRAME_SECTION, register_section),
+            advertise=False,
         )
         deregister = await add_raw(
             protocol.DEREGISTER_EHFRAME_SECTION,
             _sps_ask(protocol.DEREGISTER_EHFRAME_SECTION, deregister_section),
+            advertise=False,
         )
-        gdb = await session.register_raw_wrapper(
-            _sps_ask(protocol.REGISTER_JITLOADER_GDB_WRAPPER, register_debug_object),
-            name=protocol.REGISTER_JITLOADER_GDB_WRAPPER.name,
-            sync=True,
+        exported = (
+            protocol.REGISTER_EHFRAME_SECTION_WRAPPER.name,
+            protocol.DEREGISTER_EHFRAME_SECTION_WRAPPER.name,
         )
-        dylibs.add_own_symbol(protocol.REGISTER_EHFRAME_SECTION_WRAPPER.name, register)
-        dylibs.add_own_symbol(protocol.DEREGISTER_EHFRAME_SECTION_WRAPPER.name, deregister)
-        dylibs.add_own_symbol(protocol.REGISTER_JITLOADER_GDB_WRAPPER.name, gdb)
-    else:
+        if protocol.EhFrameRegistration.PROCESS_LOOKUP in styles:
+            symbols[protocol.REGISTER_EHFRAME_SECTION.name] = register
+            symbols[protocol.DEREGISTER_EHFRAME_SECTION.name] = deregister
+            dylibs.add_own_symbol(exported[0], register)
+            dylibs.add_own_symbol(exported[1], deregister)
+        if _BOOTSTRAP_WRAPPER in styles:
+            symbols[exported[0]] = register
+            symbols[exported[1]] = deregister
+    if protocol.EhFrameRegistration.ALLOC_ACTION in styles:
         # 22 passes these as alloc actions inside initialize; the memory manager runs them in
         # Python on its own task. They are registered as wrappers too, so the addresses are
         # unique and a direct call works as well (through the memory manager's mailbox).
-        action_signature: WrapperSignature[Any]
         for action_signature, handler, action in (
             (
                 protocol.REGISTER_EHFRAME_ALLOC_ACTION,
@@ -378,14 +400,27 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
                 deregister_section,
                 memory.deregister_eh_frame_action,
             ),
-            (
-                protocol.REGISTER_JITLOADER_GDB_ALLOC_ACTION,
-                register_debug_object,
-                memory.register_debug_object_action,
-            ),
         ):
             address = await add_raw(action_signature, _sps_ask(action_signature, handler))
             memory.add_action_token(address, action)
+    if row.debug_objects is protocol.DebugObjectRegistration.ALLOC_ACTION:
+        gdb_action = protocol.REGISTER_JITLOADER_GDB_ALLOC_ACTION
+        address = await add_raw(gdb_action, _sps_ask(gdb_action, register_debug_object))
+        memory.add_action_token(address, memory.register_debug_object_action)
+    else:
+        # Looked up in the process and called directly: (range) up to 16, (range, bool) from
+        # 19 on; the argument size tells which, so either is answered whatever was announced.
+        by_size = {
+            _args_size(signature): _sps_ask(signature, register_debug_object)
+            for signature in (
+                protocol.REGISTER_JITLOADER_GDB_WRAPPER,
+                protocol.REGISTER_JITLOADER_GDB_WRAPPER_AUTO,
+            )
+        }
+        gdb = await add_raw(
+            protocol.REGISTER_JITLOADER_GDB_WRAPPER, _by_argument_size(by_size), advertise=False
+        )
+        dylibs.add_own_symbol(protocol.REGISTER_JITLOADER_GDB_WRAPPER.name, gdb)
 
     # -- calls from JIT'd code to the controller (§8) ---------------------------------------
     def dispatch(tag: int, data: bytes) -> bytes:
@@ -403,6 +438,28 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
     )
 
 
+_BOOTSTRAP_WRAPPER = protocol.EhFrameRegistration.BOOTSTRAP_WRAPPER
+
+
+def _args_size(signature: WrapperSignature[Any]) -> int:
+    """The argument byte count of a signature whose arguments all have a fixed size."""
+    sizes = [arg.fixed_size for arg in signature.args]
+    assert all(size is not None for size in sizes), signature
+    return sum(size or 0 for size in sizes)
+
+
+def _by_argument_size(wrappers: dict[int, WrapperFunction]) -> WrapperFunction:
+    """A raw wrapper that hands each call to the wrapper for its argument size; any other size
+    goes to the first (whose decoding then reports the problem)."""
+    fallback = next(iter(wrappers.values()))
+
+    def run(session: Session, call_id: int, return_fn: ReturnFn, data: bytes) -> None:
+        wrappers.get(len(data), fallback)(session, call_id, return_fn, data)
+
+    run.__name__ = fallback.__name__
+    return run
+
+
 def _required(lookups: tuple[protocol.SymbolLookup, ...]) -> tuple[bool, ...]:
     return tuple(item.required for item in lookups)
 
@@ -410,6 +467,11 @@ def _required(lookups: tuple[protocol.SymbolLookup, ...]) -> tuple[bool, ...]:
 def _addresses(found: tuple[int | None, ...]) -> list[int]:
     """14's lookup result: an address per name, 0 for a missing weak symbol."""
     return [address or 0 for address in found]
+
+
+def _symbol_defs(found: tuple[int | None, ...]) -> list[ExecutorSymbolDef]:
+    """18-21's lookup result: (address, exported) per name, address 0 for a missing weak one."""
+    return [ExecutorSymbolDef(addr=address or 0) for address in found]
 
 
 def _definitions(found: tuple[int | None, ...]) -> list[ExecutorSymbolDef]:

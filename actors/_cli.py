@@ -4,8 +4,9 @@
     orcrt-executor --llvm-version 22 listen=127.0.0.1:20000         # TCP, one connection
     llvm-jitlink -oop-executor-connect=127.0.0.1:20000 prog.o
 
-The executor speaks first (it sends Setup, whose layout differs between LLVM 14 and 22), so it
-must know the controller's LLVM major before a byte arrives. In order: ``--llvm-version``, the
+The executor speaks first (it sends Setup, whose layout and services differ between LLVM
+versions: `protocol.LLVM_PROTOCOLS`), so it must know the controller's LLVM major before a byte
+arrives. In order: ``--llvm-version``, the
 ``ORCRT_LLVM_VERSION`` environment variable, then the parent process when started by a
 controller over pipes (the libLLVM it has mapped, or the ``llvm-NN`` directory of its binary).
 
@@ -47,7 +48,8 @@ def detect_controller_llvm_major(pid: int) -> int | None:
     """
     try:
         with open(f"/proc/{pid}/maps", "rb") as maps:
-            match = re.search(rb"libLLVM[-.](\d+)", maps.read())
+            # Debian names it libLLVM-15.so or libLLVM.so.19.1 (also libLLVM-19.so).
+            match = re.search(rb"libLLVM(?:-|\.so\.)(\d+)", maps.read())
         if match:
             return int(match.group(1))
     except OSError:
@@ -209,7 +211,8 @@ def _parser() -> argparse.ArgumentParser:
         "--llvm-version",
         type=int,
         metavar="N",
-        help=f"the controller's LLVM major, 14 or 22 (default: ${ENV_VERSION}, else detected)",
+        help=f"the controller's LLVM major, {_supported()} (default: ${ENV_VERSION}, else "
+        "detected)",
     )
     parser.add_argument(
         "--unguarded",
@@ -260,16 +263,29 @@ def _resolve_llvm_major(flag: int | None, mode: str) -> int:
     env = os.environ.get(ENV_VERSION)
     if env:
         if not env.strip().isdigit():
-            raise _UsageError(f"{ENV_VERSION} must be an LLVM major such as 14 or 22, not {env!r}")
+            raise _UsageError(f"{ENV_VERSION} must be an LLVM major such as 19, not {env!r}")
         return int(env)
     if mode == "pipes":
         detected = detect_controller_llvm_major(os.getppid())
         if detected is not None:
             return detected
     raise _UsageError(
-        "cannot tell which LLVM version the controller speaks: pass --llvm-version 14|22 "
+        "cannot tell which LLVM version the controller speaks: pass --llvm-version N "
         f"or set {ENV_VERSION}"
     )
+
+
+def _supported() -> str:
+    from protocol import supported_majors_text
+
+    return supported_majors_text()
+
+
+def _check_supported(major: int) -> None:
+    from protocol import LLVM_PROTOCOLS
+
+    if major not in LLVM_PROTOCOLS:
+        raise _UsageError(f"LLVM {major} is not supported (orcrt serves LLVM {_supported()})")
 
 
 def _one_line_reporter(level: int) -> object:
@@ -296,10 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         mode, where = _parse_endpoint(args.endpoint)
         major = _resolve_llvm_major(args.llvm_version, mode)
-        from ._bootstrap import SUPPORTED_LLVM_VERSIONS
-
-        if major not in SUPPORTED_LLVM_VERSIONS:
-            raise _UsageError(f"LLVM {major} is not supported (orcrt serves LLVM 14 and 22)")
+        _check_supported(major)
         if args.max_sessions < 1:
             raise _UsageError("--max-sessions must be at least 1")
         busy_poll_us = _busy_poll_default() if args.busy_poll_us is None else args.busy_poll_us

@@ -2,13 +2,14 @@
 
 | message        | from (wrapper)            | reply                                          |
 |----------------|---------------------------|------------------------------------------------|
-| `OpenLibrary`  | open (14, 22)             | a handle ("" = the executor process itself)    |
-| `LookupSymbols`| lookup (14), resolve (22) | one address per name, ``None`` when not found  |
+| `OpenLibrary`  | open (14-22)              | a handle ("" = the executor process itself)    |
+| `LookupSymbols`| lookup (14-21), resolve (22) | one address per name, ``None`` when not found |
 
 The executor is a Python process, so the C++ runtime (libstdc++, libgcc_s) is made global when
 the actor starts, as LLVM's own C++ executor has it (simple-remote-epc.md §7.1); the
-``orcrt-executor`` process has loaded it before (`native.prepare_cxx_host`). Names the executor implements itself (LLVM 14 looks up its eh-frame and debugger
-wrappers by name) are answered from ``own_symbols`` before the process is searched. Every
+``orcrt-executor`` process has loaded it before (`native.prepare_cxx_host`). Names the
+executor implements itself (LLVM 14-16 look up its eh-frame and debugger wrappers by name, 17-21
+the debugger one: `protocol.LLVMProtocol.process_lookup_symbols`) are answered from ``own_symbols`` before the process is searched. Every
 address found is announced to the Session's native-call guard before the reply goes out.
 Opening a library runs its constructors, so that happens on a worker thread.
 """

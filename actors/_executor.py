@@ -8,7 +8,7 @@ status: 0 when the controller ended the session cleanly (EOF at a frame boundary
 the error reporter.
 
 `open_executor_session` is the same executor without a link: a Session in this process with
-the bootstrap services of one LLVM generation, for a controller in this process (the
+the bootstrap services of one LLVM version, for a controller in this process (the
 in-process EPC of ``actors.orc``).
 """
 
@@ -26,7 +26,7 @@ import native
 import protocol
 
 from ._actor import ErrorReporter
-from ._bootstrap import SUPPORTED_LLVM_VERSIONS, BootstrapOptions, install_bootstrap
+from ._bootstrap import BootstrapOptions, install_bootstrap
 from ._dispatcher import ThreadPoolDispatcher
 from ._native_wrappers import native_sync_wrapper
 from ._session import Session, open_session
@@ -47,8 +47,8 @@ __all__ = [
 class ExecutorOptions:
     """How an executor session behaves.
 
-    ``llvm_major``: the controller's LLVM major (14 or 22); the executor speaks first, so it
-    must be known up front. ``guarded``: refuse native calls outside memory this Session
+    ``llvm_major``: the controller's LLVM major (one of `protocol.SUPPORTED_LLVM_MAJORS`); the
+    executor speaks first, so it must be known up front. ``guarded``: refuse native calls outside memory this Session
     initialized and symbols it resolved (LLVM's executor has no such guard).
     ``max_frame_size``: the largest frame accepted from the controller.
     ``busy_poll_us``: poll the link this long after each answer before sleeping (0 = off).
@@ -115,17 +115,16 @@ async def open_executor_session(
     coroutine on the loop the Session will run on.
 
     Args:
-        llvm_major: the bootstrap generation, 14 or 22.
+        llvm_major: the LLVM major whose bootstrap is offered (`protocol.SUPPORTED_LLVM_MAJORS`).
         name: the Session's name (logs, errors).
         guarded: refuse native calls outside memory this Session initialized and symbols it
             resolved (see `ExecutorOptions`).
         error_reporter: receives errors that have no caller (default: logging).
 
     Raises:
-        ValueError: ``llvm_major`` is not 14 or 22.
+        ValueError: ``llvm_major`` is not supported (the message lists what is).
     """
-    if llvm_major not in SUPPORTED_LLVM_VERSIONS:  # before a Session exists: a plain error
-        raise ValueError(f"LLVM {llvm_major} is not supported (orcrt serves LLVM 14 and 22)")
+    protocol.llvm_protocol(llvm_major)  # before a Session exists: a plain ValueError
     async with open_session(name=name, error_reporter=error_reporter) as session:
         info = await _install_services(session, llvm_major, guarded)
         yield ExecutorSession(session=session, info=info)

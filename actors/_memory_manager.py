@@ -2,18 +2,20 @@
 
 | message              | from (wrapper)                          | reply                           |
 |----------------------|-----------------------------------------|---------------------------------|
-| `Reserve`            | reserve (14, 22)                        | base address                    |
-| `Finalize`           | finalize (14)                           | None                            |
-| `Deallocate`         | deallocate (14)                         | None                            |
+| `Reserve`            | reserve (14-22)                         | base address                    |
+| `Finalize`           | finalize (14-21)                        | None                            |
+| `Deallocate`         | deallocate (14-21)                      | None                            |
 | `Initialize`         | initialize (22)                         | region start (the init key)     |
 | `Deinitialize`       | deinitialize (22)                       | None                            |
 | `Release`            | release (22)                            | None                            |
-| `RegisterEhFrame`    | 14's register/deregister_ehframe_section, 22's eh-frame alloc actions | None |
-| `RegisterDebugObject`| 14's registerJITLoaderGDBWrapper, 22's GDB alloc action | None            |
+| `RegisterEhFrame`    | 14-20's directly called eh-frame wrappers, 21-22's eh-frame alloc actions | None |
+| `RegisterDebugObject`| 14-21's registerJITLoaderGDBWrapper, 22's GDB alloc action | None         |
+
+(Which version sends which: `protocol.LLVM_PROTOCOLS`.)
 
 The bookkeeping (slabs, regions, alloc actions in order and dealloc actions in reverse) is
 `native.MemoryMap`; this actor owns one, and is the only thing that touches it. Alloc actions
-whose target is one of the executor's own action tokens (22's eh-frame and GDB actions) run in
+whose target is one of the executor's own action tokens (21-22's eh-frame, 22's GDB actions) run in
 Python; any other target is JIT'd code, called natively on a worker thread, and in guarded mode
 only if it lies inside executable memory of this map. Requests with native actions wait for
 them here, so a native action that calls back into the controller, which in turn calls this

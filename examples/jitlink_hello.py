@@ -2,15 +2,15 @@
 
     python examples/jitlink_hello.py
 
-For each LLVM found (14 and 22, in /usr/lib/llvm-NN/bin as Debian installs them), this builds
-``examples/hello.ll`` into an object file with that LLVM's ``llc`` and runs
+For each supported LLVM found (14 to 22, in /usr/lib/llvm-NN/bin as Debian installs them), this
+builds ``examples/hello.ll`` into an object file with that LLVM's ``llc`` and runs
 
     llvm-jitlink -oop-executor=$(which orcrt-executor) hello.o
 
 printing each command before it runs. llvm-jitlink starts orcrt's executor over two pipes,
 reserves memory in it, writes the linked code there and runs ``main``: the program prints
-"Hello, world!" and its exit status (42) becomes llvm-jitlink's. orcrt-executor tells LLVM 14
-and 22 apart by itself (the executor speaks first, and the two Setup messages differ).
+"Hello, world!" and its exit status (42) becomes llvm-jitlink's. orcrt-executor tells the LLVM
+versions apart by itself (the executor speaks first, and their Setup messages differ).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import protocol
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,9 +42,17 @@ def show_and_run(argv: list[str]) -> subprocess.CompletedProcess[str]:
 
 def main() -> int:
     executor = find_executor()
-    versions = [v for v in (14, 22) if Path(f"/usr/lib/llvm-{v}/bin/llvm-jitlink").exists()]
+    versions = [
+        v
+        for v in protocol.SUPPORTED_LLVM_MAJORS
+        if Path(f"/usr/lib/llvm-{v}/bin/llvm-jitlink").exists()
+    ]
     if not versions:
-        print("No LLVM 14 or 22 found; install one with: apt-get install llvm-14", file=sys.stderr)
+        print(
+            f"No LLVM {protocol.supported_majors_text()} found; install one with: "
+            "apt-get install llvm-19",
+            file=sys.stderr,
+        )
         return 1
     failures = 0
     with tempfile.TemporaryDirectory() as work:

@@ -3,7 +3,9 @@
 Pure bytes <-> values: nothing here does I/O, awaits, logs or touches native memory. Byte layouts
 are documented in each private module: `_sps` (SPS types), `_signature` (wrapper arguments and
 results), `_records` (bootstrap records), `_bootstrap` and `_runtime` (wrapper signatures),
-`_framing` (the 32-byte frame header), `_setup` (the Setup payload), `_msgpack` (Python wrappers).
+`_framing` (the 32-byte frame header), `_setup` (the Setup payload), `_msgpack` (Python wrappers),
+and `_versions`: the table of what each LLVM major (14-22) speaks, read by the executor and the
+controller alike.
 """
 
 from __future__ import annotations
@@ -19,13 +21,10 @@ if TYPE_CHECKING:
     from ._bootstrap import DISPATCH_CTX_SYMBOL as DISPATCH_CTX_SYMBOL
     from ._bootstrap import DISPATCH_FN_SYMBOL as DISPATCH_FN_SYMBOL
     from ._bootstrap import DYLIB_LOOKUP as DYLIB_LOOKUP
+    from ._bootstrap import DYLIB_LOOKUP_SYMBOL_DEFS as DYLIB_LOOKUP_SYMBOL_DEFS
     from ._bootstrap import DYLIB_MANAGER_INSTANCE_SYMBOL as DYLIB_MANAGER_INSTANCE_SYMBOL
     from ._bootstrap import DYLIB_OPEN as DYLIB_OPEN
     from ._bootstrap import DYLIB_RESOLVE as DYLIB_RESOLVE
-    from ._bootstrap import LLVM14_BOOTSTRAP_SYMBOLS as LLVM14_BOOTSTRAP_SYMBOLS
-    from ._bootstrap import LLVM14_REQUIRED_BOOTSTRAP_SYMBOLS as LLVM14_REQUIRED_BOOTSTRAP_SYMBOLS
-    from ._bootstrap import LLVM22_BOOTSTRAP_SYMBOLS as LLVM22_BOOTSTRAP_SYMBOLS
-    from ._bootstrap import LLVM22_REQUIRED_BOOTSTRAP_SYMBOLS as LLVM22_REQUIRED_BOOTSTRAP_SYMBOLS
     from ._bootstrap import MEM_READ_BUFFERS as MEM_READ_BUFFERS
     from ._bootstrap import MEM_READ_POINTERS as MEM_READ_POINTERS
     from ._bootstrap import MEM_READ_STRINGS as MEM_READ_STRINGS
@@ -53,6 +52,9 @@ if TYPE_CHECKING:
         REGISTER_JITLOADER_GDB_ALLOC_ACTION as REGISTER_JITLOADER_GDB_ALLOC_ACTION,
     )
     from ._bootstrap import REGISTER_JITLOADER_GDB_WRAPPER as REGISTER_JITLOADER_GDB_WRAPPER
+    from ._bootstrap import (
+        REGISTER_JITLOADER_GDB_WRAPPER_AUTO as REGISTER_JITLOADER_GDB_WRAPPER_AUTO,
+    )
     from ._bootstrap import RUN_AS_INT as RUN_AS_INT
     from ._bootstrap import RUN_AS_MAIN as RUN_AS_MAIN
     from ._bootstrap import RUN_AS_VOID as RUN_AS_VOID
@@ -144,6 +146,18 @@ if TYPE_CHECKING:
     from ._sps import UInt64 as UInt64
     from ._values import ExecutorAddrRange as ExecutorAddrRange
     from ._values import Failure as Failure
+    from ._versions import LLVM_PROTOCOLS as LLVM_PROTOCOLS
+    from ._versions import SUPPORTED_LLVM_MAJORS as SUPPORTED_LLVM_MAJORS
+    from ._versions import DebugObjectRegistration as DebugObjectRegistration
+    from ._versions import DylibLookup as DylibLookup
+    from ._versions import EhFrameRegistration as EhFrameRegistration
+    from ._versions import ExecutorService as ExecutorService
+    from ._versions import LLVMProtocol as LLVMProtocol
+    from ._versions import MemoryManagerProtocol as MemoryManagerProtocol
+    from ._versions import OrcRuntimePlatform as OrcRuntimePlatform
+    from ._versions import llvm_protocol as llvm_protocol
+    from ._versions import recognise_llvm_protocol as recognise_llvm_protocol
+    from ._versions import supported_majors_text as supported_majors_text
 
 # Public name -> the private module that defines it. Names load on first use, so importing
 # protocol costs nothing until a name is used (the executor's start-up path stays lean).
@@ -155,13 +169,10 @@ _EXPORTS: dict[str, str] = {
     "DISPATCH_CTX_SYMBOL": "_bootstrap",
     "DISPATCH_FN_SYMBOL": "_bootstrap",
     "DYLIB_LOOKUP": "_bootstrap",
+    "DYLIB_LOOKUP_SYMBOL_DEFS": "_bootstrap",
     "DYLIB_MANAGER_INSTANCE_SYMBOL": "_bootstrap",
     "DYLIB_OPEN": "_bootstrap",
     "DYLIB_RESOLVE": "_bootstrap",
-    "LLVM14_BOOTSTRAP_SYMBOLS": "_bootstrap",
-    "LLVM14_REQUIRED_BOOTSTRAP_SYMBOLS": "_bootstrap",
-    "LLVM22_BOOTSTRAP_SYMBOLS": "_bootstrap",
-    "LLVM22_REQUIRED_BOOTSTRAP_SYMBOLS": "_bootstrap",
     "MEMORY_DEALLOCATE": "_bootstrap",
     "MEMORY_DEINITIALIZE": "_bootstrap",
     "MEMORY_FINALIZE": "_bootstrap",
@@ -187,6 +198,7 @@ _EXPORTS: dict[str, str] = {
     "REGISTER_EHFRAME_SECTION_WRAPPER": "_bootstrap",
     "REGISTER_JITLOADER_GDB_ALLOC_ACTION": "_bootstrap",
     "REGISTER_JITLOADER_GDB_WRAPPER": "_bootstrap",
+    "REGISTER_JITLOADER_GDB_WRAPPER_AUTO": "_bootstrap",
     "RUN_AS_INT": "_bootstrap",
     "RUN_AS_MAIN": "_bootstrap",
     "RUN_AS_VOID": "_bootstrap",
@@ -272,6 +284,18 @@ _EXPORTS: dict[str, str] = {
     "UInt8": "_sps",
     "ExecutorAddrRange": "_values",
     "Failure": "_values",
+    "DebugObjectRegistration": "_versions",
+    "DylibLookup": "_versions",
+    "EhFrameRegistration": "_versions",
+    "ExecutorService": "_versions",
+    "LLVMProtocol": "_versions",
+    "LLVM_PROTOCOLS": "_versions",
+    "MemoryManagerProtocol": "_versions",
+    "OrcRuntimePlatform": "_versions",
+    "SUPPORTED_LLVM_MAJORS": "_versions",
+    "llvm_protocol": "_versions",
+    "recognise_llvm_protocol": "_versions",
+    "supported_majors_text": "_versions",
 }
 
 __all__ = sorted(_EXPORTS)

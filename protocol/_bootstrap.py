@@ -1,10 +1,13 @@
-"""The bootstrap wrapper functions of LLVM 14 and 22 executors: one signature per line.
+"""The bootstrap wrapper functions of LLVM 14-22 executors: one signature per line.
 
 Each constant is a `WrapperSignature` whose ``.name`` is the symbol the executor advertises (or,
 for alloc actions and LLVM 14's self-lookups, the name the controller uses). Argument and result
 bytes follow `protocol._signature` (arguments concatenated, result = one value). Sources: the
-installed LLVM 14.0.6 / 22.1.8 headers (``Shared/OrcRTBridge.h``, ``SimpleRemoteEPCUtils.h``,
+installed LLVM 14.0.6 / 15.0.6 / 16.0.6 / 19.1.7 / 22.1.8 headers (``Shared/OrcRTBridge.h``, ``SimpleRemoteEPCUtils.h``,
 ``TargetProcessControlTypes.h``, ``EPCGenericMemoryAccess.h``) and simple-remote-epc.md §4.1, §7.
+
+Which version advertises which name, and which variant it speaks, is `protocol._versions`
+(the version table); the version numbers in the docstrings below say the same for reference.
 
 ``Inst`` below is the value of the matching ``*_Instance`` bootstrap symbol, passed back verbatim.
 """
@@ -50,13 +53,10 @@ __all__ = [
     "DISPATCH_CTX_SYMBOL",
     "DISPATCH_FN_SYMBOL",
     "DYLIB_LOOKUP",
+    "DYLIB_LOOKUP_SYMBOL_DEFS",
     "DYLIB_MANAGER_INSTANCE_SYMBOL",
     "DYLIB_OPEN",
     "DYLIB_RESOLVE",
-    "LLVM14_BOOTSTRAP_SYMBOLS",
-    "LLVM14_REQUIRED_BOOTSTRAP_SYMBOLS",
-    "LLVM22_BOOTSTRAP_SYMBOLS",
-    "LLVM22_REQUIRED_BOOTSTRAP_SYMBOLS",
     "MEMORY_DEALLOCATE",
     "MEMORY_DEINITIALIZE",
     "MEMORY_FINALIZE",
@@ -82,6 +82,7 @@ __all__ = [
     "REGISTER_EHFRAME_SECTION_WRAPPER",
     "REGISTER_JITLOADER_GDB_ALLOC_ACTION",
     "REGISTER_JITLOADER_GDB_WRAPPER",
+    "REGISTER_JITLOADER_GDB_WRAPPER_AUTO",
     "RUN_AS_INT",
     "RUN_AS_MAIN",
     "RUN_AS_VOID",
@@ -95,13 +96,13 @@ __all__ = [
 # Data symbols (not wrapper functions): the controller passes them back as arguments or, for
 # dispatch_ctx/dispatch_fn, hands them to JIT'd code (simple-remote-epc.md §8).
 DISPATCH_CTX_SYMBOL: Final = "__llvm_orc_SimpleRemoteEPC_dispatch_ctx"
-"""The executor's session object, passed to ``dispatch_fn`` by JIT'd code (14, 22)."""
+"""The executor's session object, passed to ``dispatch_fn`` by JIT'd code (14-22)."""
 DISPATCH_FN_SYMBOL: Final = "__llvm_orc_SimpleRemoteEPC_dispatch_fn"
-"""A native ``CWrapperFunctionResult(ctx, tag, data, size)`` JIT'd code calls (14, 22)."""
+"""A native ``CWrapperFunctionResult(ctx, tag, data, size)`` JIT'd code calls (14-22)."""
 MEMORY_MANAGER_INSTANCE_SYMBOL: Final = "__llvm_orc_SimpleExecutorMemoryManager_Instance"
-"""``Inst`` of the memory-manager wrappers (14, 22)."""
+"""``Inst`` of the memory-manager wrappers (14-22)."""
 DYLIB_MANAGER_INSTANCE_SYMBOL: Final = "__llvm_orc_SimpleExecutorDylibManager_Instance"
-"""``Inst`` of the dylib-manager wrappers (14, 22)."""
+"""``Inst`` of the dylib-manager wrappers (14-22)."""
 SHARED_MEMORY_MAPPER_INSTANCE_SYMBOL: Final = (
     "__llvm_orc_ExecutorSharedMemoryMapperService_Instance"
 )
@@ -158,7 +159,16 @@ DYLIB_OPEN: Final = WrapperSignature(
 DYLIB_LOOKUP: Final = WrapperSignature(
     Expected(Sequence(Addr)), Addr, UInt64, SPSLookupSet, name=_DM + "lookup_wrapper"
 )
-"""14: ``Expected<Sequence<addr>>(addr Inst, u64 Handle, Sequence<SymbolLookup>)``."""
+"""14-17: ``Expected<Sequence<addr>>(addr Inst, u64 Handle, Sequence<SymbolLookup>)``."""
+DYLIB_LOOKUP_SYMBOL_DEFS: Final = WrapperSignature(
+    Expected(Sequence(SPSExecutorSymbolDef)),
+    Addr,
+    UInt64,
+    SPSLookupSet,
+    name=_DM + "lookup_wrapper",
+)
+"""18-21: the same wrapper answering ``Expected<Sequence<ExecutorSymbolDef>>`` (19.1.7 traces:
+``(addr, flags 0x10, 0)`` per name, address 0 for a missing weak symbol)."""
 DYLIB_RESOLVE: Final = WrapperSignature(
     Expected(Sequence(Optional(SPSExecutorSymbolDef))),
     Addr,
@@ -253,7 +263,12 @@ DEREGISTER_EHFRAME_SECTION_WRAPPER: Final = WrapperSignature(
 REGISTER_JITLOADER_GDB_WRAPPER: Final = WrapperSignature(
     Error, AddrRange, name="llvm_orc_registerJITLoaderGDBWrapper"
 )
-"""14: ``SPSError(AddrRange DebugObject)``, looked up (required) and called directly."""
+"""14-16: ``SPSError(AddrRange DebugObject)``, looked up (required) and called directly."""
+REGISTER_JITLOADER_GDB_WRAPPER_AUTO: Final = WrapperSignature(
+    Error, AddrRange, Bool, name="llvm_orc_registerJITLoaderGDBWrapper"
+)
+"""19 (17-21 inferred): the same wrapper with ``(AddrRange DebugObject, bool AutoRegisterCode)``
+(17 argument bytes in the 19.1.7 hello_debug trace)."""
 REGISTER_EHFRAME_ALLOC_ACTION: Final = WrapperSignature(
     Error, AddrRange, name="llvm_orc_registerEHFrameAllocAction"
 )
@@ -266,94 +281,6 @@ REGISTER_JITLOADER_GDB_ALLOC_ACTION: Final = WrapperSignature(
     Error, AddrRange, Bool, name="llvm_orc_registerJITLoaderGDBAllocAction"
 )
 """22 alloc action: ``SPSError(AddrRange DebugObject, bool AutoRegisterCode)``."""
-
-LLVM14_BOOTSTRAP_SYMBOLS: Final[tuple[str, ...]] = (
-    DISPATCH_CTX_SYMBOL,
-    DISPATCH_FN_SYMBOL,
-    MEMORY_MANAGER_INSTANCE_SYMBOL,
-    MEMORY_RESERVE.name,
-    MEMORY_FINALIZE.name,
-    MEMORY_DEALLOCATE.name,
-    DYLIB_MANAGER_INSTANCE_SYMBOL,
-    DYLIB_OPEN.name,
-    DYLIB_LOOKUP.name,
-    MEM_WRITE_UINT8S.name,
-    MEM_WRITE_UINT16S.name,
-    MEM_WRITE_UINT32S.name,
-    MEM_WRITE_UINT64S.name,
-    MEM_WRITE_BUFFERS.name,
-    REGISTER_EHFRAME_SECTION.name,
-    DEREGISTER_EHFRAME_SECTION.name,
-    RUN_AS_MAIN.name,
-)
-"""The 17 names LLVM 14.0.6's executor advertises in Setup (simple-remote-epc.md §4.1)."""
-
-LLVM14_REQUIRED_BOOTSTRAP_SYMBOLS: Final[tuple[str, ...]] = (
-    DISPATCH_CTX_SYMBOL,
-    DISPATCH_FN_SYMBOL,
-    MEMORY_MANAGER_INSTANCE_SYMBOL,
-    MEMORY_RESERVE.name,
-    MEMORY_FINALIZE.name,
-    MEMORY_DEALLOCATE.name,
-    DYLIB_MANAGER_INSTANCE_SYMBOL,
-    DYLIB_OPEN.name,
-    DYLIB_LOOKUP.name,
-    RUN_AS_MAIN.name,
-)
-"""The names an LLVM 14 controller fails setup without."""
-
-LLVM22_BOOTSTRAP_SYMBOLS: Final[tuple[str, ...]] = (
-    DISPATCH_CTX_SYMBOL,
-    DISPATCH_FN_SYMBOL,
-    MEMORY_MANAGER_INSTANCE_SYMBOL,
-    MEMORY_RESERVE.name,
-    MEMORY_INITIALIZE.name,
-    MEMORY_DEINITIALIZE.name,
-    MEMORY_RELEASE.name,
-    SHARED_MEMORY_MAPPER_INSTANCE_SYMBOL,
-    SHARED_MEMORY_RESERVE.name,
-    SHARED_MEMORY_INITIALIZE.name,
-    SHARED_MEMORY_DEINITIALIZE.name,
-    SHARED_MEMORY_RELEASE.name,
-    DYLIB_MANAGER_INSTANCE_SYMBOL,
-    DYLIB_OPEN.name,
-    DYLIB_RESOLVE.name,
-    MEM_WRITE_UINT8S.name,
-    MEM_WRITE_UINT16S.name,
-    MEM_WRITE_UINT32S.name,
-    MEM_WRITE_UINT64S.name,
-    MEM_WRITE_POINTERS.name,
-    MEM_WRITE_BUFFERS.name,
-    MEM_READ_UINT8S.name,
-    MEM_READ_UINT16S.name,
-    MEM_READ_UINT32S.name,
-    MEM_READ_UINT64S.name,
-    MEM_READ_POINTERS.name,
-    MEM_READ_BUFFERS.name,
-    MEM_READ_STRINGS.name,
-    RUN_AS_MAIN.name,
-    RUN_AS_VOID.name,
-    RUN_AS_INT.name,
-    REGISTER_EHFRAME_ALLOC_ACTION.name,
-    DEREGISTER_EHFRAME_ALLOC_ACTION.name,
-    REGISTER_JITLOADER_GDB_ALLOC_ACTION.name,
-)
-"""The 34 names LLVM 22.1.8's executor advertises in Setup (simple-remote-epc.md §4.1)."""
-
-LLVM22_REQUIRED_BOOTSTRAP_SYMBOLS: Final[tuple[str, ...]] = (
-    DISPATCH_CTX_SYMBOL,
-    DISPATCH_FN_SYMBOL,
-    MEMORY_MANAGER_INSTANCE_SYMBOL,
-    MEMORY_RESERVE.name,
-    MEMORY_INITIALIZE.name,
-    MEMORY_DEINITIALIZE.name,
-    MEMORY_RELEASE.name,
-    DYLIB_MANAGER_INSTANCE_SYMBOL,
-    DYLIB_OPEN.name,
-    DYLIB_RESOLVE.name,
-    RUN_AS_MAIN.name,
-)
-"""The names an LLVM 22 controller fails setup without; the rest are looked up lazily."""
 
 _ALL: Final[tuple[WrapperSignature[Any], ...]] = (
     MEMORY_RESERVE,
@@ -398,5 +325,6 @@ _ALL: Final[tuple[WrapperSignature[Any], ...]] = (
 BOOTSTRAP_SIGNATURES: Final[Mapping[str, WrapperSignature[Any]]] = MappingProxyType(
     {signature.name: signature for signature in _ALL}
 )
-"""Every signature above by symbol name (read-only). No name means different things in 14 and
-22, so one table serves both."""
+"""The signatures above by symbol name (read-only), in their LLVM 14 and 22 variants; the 18-21
+lookup result and the 17-21 GDB wrapper share a name with these, so a version's own table is
+`protocol.LLVMProtocol.signatures`."""

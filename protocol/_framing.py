@@ -50,7 +50,7 @@ _COMPACT_THRESHOLD: Final = 1 << 16
 
 
 class Opcode(enum.IntEnum):
-    """SimpleRemoteEPC message kinds (``SimpleRemoteEPCOpcode``; same numbers in 14 and 22)."""
+    """SimpleRemoteEPC message kinds (``SimpleRemoteEPCOpcode``; same numbers in 14-22)."""
 
     SETUP = 0
     HANGUP = 1

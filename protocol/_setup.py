@@ -3,10 +3,10 @@
 The executor sends Setup first and unprompted (opcode 0, SeqNo 0, TagAddr 0). Payload bytes:
 
 ```
-WITHOUT_MAP (LLVM 14):
+WITHOUT_MAP (LLVM 14, 15, 16):
   u64 n | n bytes TargetTriple | u64 PageSize
   | u64 s | s x (u64 len | name bytes | addr)                         BootstrapSymbols
-WITH_MAP (LLVM 15 and later, e.g. 22):
+WITH_MAP (LLVM 17 and later, e.g. 19, 22; see protocol._versions):
   u64 n | n bytes TargetTriple | u64 PageSize
   | u64 m | m x (u64 len | key bytes | u64 vlen | vlen value bytes)   BootstrapMap
   | u64 s | s x (u64 len | name bytes | addr)                         BootstrapSymbols
@@ -78,35 +78,23 @@ class SetupLayout(enum.Enum):
     """Which ``SPSSimpleRemoteEPCExecutorInfo`` layout a controller expects."""
 
     WITHOUT_MAP = "without-map"
-    """LLVM 14: triple, page size, bootstrap symbols."""
+    """LLVM 14-16: triple, page size, bootstrap symbols."""
     WITH_MAP = "with-map"
-    """LLVM 15 and later: triple, page size, bootstrap map, bootstrap symbols."""
-
-
-_OLDEST_SUPPORTED: Final = 14
-_NEWEST_SUPPORTED: Final = 22
+    """LLVM 17 and later: triple, page size, bootstrap map, bootstrap symbols."""
 
 
 def setup_layout_for(llvm_major: int) -> SetupLayout:
     """Return the Setup layout spoken by controllers of LLVM major version ``llvm_major``.
 
-    The ``BootstrapMap`` field of ``SimpleRemoteEPCExecutorInfo`` is absent from the LLVM 14.0.6
-    header ``llvm/ExecutionEngine/Orc/Shared/SimpleRemoteEPCUtils.h`` and present in the 22.1.8
-    one (both installed here, and confirmed by the Setup frames in the traces of
-    simple-remote-epc.md §4), and in the llvm.org doxygen of LLVM 19 and 23; it was added upstream
-    after the release/14.x branch, so LLVM 15 is the first release with it. Majors 14..22 are
-    supported; only 14 and 22 were checked against real binaries.
+    Read from the version table (`protocol.LLVM_PROTOCOLS`): no bootstrap map up to 16
+    (checked on 14.0.6, 15.0.6, 16.0.6), a map from 19 on (19.1.7, 22.1.8; 17 and 18 inferred).
 
     Raises:
-        ValueError: ``llvm_major`` is outside 14..22 (older ones predate SimpleRemoteEPC's
-            current form; newer ones are unverified: upstream changed the bootstrap after 22).
+        ValueError: ``llvm_major`` is not supported (the message lists what is).
     """
-    if not _OLDEST_SUPPORTED <= llvm_major <= _NEWEST_SUPPORTED:
-        raise ValueError(
-            f"unsupported LLVM major version {llvm_major}: the Setup layout is known for "
-            f"{_OLDEST_SUPPORTED}..{_NEWEST_SUPPORTED}"
-        )
-    return SetupLayout.WITHOUT_MAP if llvm_major == 14 else SetupLayout.WITH_MAP
+    from ._versions import llvm_protocol  # the table imports this module
+
+    return llvm_protocol(llvm_major).setup_layout
 
 
 _SYMBOLS: Final = Map(String, Addr)
@@ -183,7 +171,7 @@ def detect_setup_layout(payload: BytesLike) -> SetupLayout:
         )
     without, with_map = errors[SetupLayout.WITHOUT_MAP], errors[SetupLayout.WITH_MAP]
     raise DecodeError(
-        "the Setup payload fits neither layout: LLVM 14's (without a bootstrap map): "
-        f"{without}; LLVM 15+'s (with one): {with_map.what}",
+        "the Setup payload fits neither layout: LLVM 14-16's (without a bootstrap map): "
+        f"{without}; LLVM 17+'s (with one): {with_map.what}",
         offset=with_map.offset,
     )

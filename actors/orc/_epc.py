@@ -1,7 +1,7 @@
 """ExecutorProcessControl: the controller's handle on the process where JIT'd code runs.
 
 LLVM's ``ExecutorProcessControl`` (EPC) in Python, one interface for three kinds of executor:
-LLVM's ``llvm-jitlink-executor`` (14 and 22) or orcrt's ``orcrt-executor`` over pipes or TCP
+LLVM's ``llvm-jitlink-executor`` (14 to 22) or orcrt's ``orcrt-executor`` over pipes or TCP
 (`SimpleRemoteEPC`, ``_epc_wire``; made by ``_epc_connect``), and an orcrt executor Session in
 this process (`InProcessEPC`, ``_epc_inprocess``). Everything above the transport is written once, here and
 in the service clients, in terms of one primitive: `ExecutorProcessControl.call_wrapper`
@@ -10,9 +10,9 @@ in the service clients, in terms of one primitive: `ExecutorProcessControl.call_
 Theory of operation
 -------------------
 - Setup. The executor describes itself once (orcv2-reference.md §4.1): triple, page size,
-  bootstrap symbols (22: and a bootstrap map). The EPC keeps them, fixes its *protocol
-  generation* (the LLVM major: 14 or 22; the two speak different memory-manager and dylib
-  protocols) and checks that the symbols that generation needs are there, naming the first
+  bootstrap symbols (17+: and a bootstrap map). The EPC keeps them, fixes the LLVM version it
+  speaks to (its row of `protocol.LLVM_PROTOCOLS`: versions differ in memory-manager and dylib
+  protocols) and checks that the symbols that version needs are there, naming the first
   missing one with LLVM's text before any call is sent.
 - Services are clients of bootstrap wrappers, made on first use: `memory_manager`
   (``EPCGenericJITLinkMemoryManager``'s protocol), `memory_access`, `dylibs`; and the
@@ -68,68 +68,25 @@ __all__ = [
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 
-SUPPORTED_LLVM_MAJORS: Final = (14, 22)
-"""The protocol generations an EPC speaks: LLVM 14's and LLVM 22's (orcv2-reference.md §6)."""
-
-_MEM_WRITES: Final = (
-    protocol.MEM_WRITE_UINT8S.name,
-    protocol.MEM_WRITE_UINT16S.name,
-    protocol.MEM_WRITE_UINT32S.name,
-    protocol.MEM_WRITE_UINT64S.name,
-    protocol.MEM_WRITE_BUFFERS.name,
-)
-
-# Observed by omitting one symbol at a time from a probe executor's Setup (orcv2-reference.md
-# §4.1): 14 needs the ten of protocol.LLVM14_REQUIRED_BOOTSTRAP_SYMBOLS. 22.1.8 also needs
-# run_as_void/int and the memory-access wrappers (EPCGenericMemoryAccess is built at setup),
-# but neither deinitialize nor read_pointers nor the shared-memory mapper.
-_REQUIRED: Final[Mapping[int, tuple[str, ...]]] = {
-    14: tuple(protocol.LLVM14_REQUIRED_BOOTSTRAP_SYMBOLS),
-    22: (
-        protocol.DISPATCH_CTX_SYMBOL,
-        protocol.DISPATCH_FN_SYMBOL,
-        protocol.RUN_AS_MAIN.name,
-        protocol.RUN_AS_VOID.name,
-        protocol.RUN_AS_INT.name,
-        protocol.DYLIB_MANAGER_INSTANCE_SYMBOL,
-        protocol.DYLIB_OPEN.name,
-        protocol.DYLIB_RESOLVE.name,
-        protocol.MEMORY_MANAGER_INSTANCE_SYMBOL,
-        protocol.MEMORY_RESERVE.name,
-        protocol.MEMORY_INITIALIZE.name,
-        protocol.MEMORY_RELEASE.name,
-        *_MEM_WRITES,
-        protocol.MEM_WRITE_POINTERS.name,
-        protocol.MEM_READ_UINT8S.name,
-        protocol.MEM_READ_UINT16S.name,
-        protocol.MEM_READ_UINT32S.name,
-        protocol.MEM_READ_UINT64S.name,
-        protocol.MEM_READ_BUFFERS.name,
-        protocol.MEM_READ_STRINGS.name,
-    ),
-}
+SUPPORTED_LLVM_MAJORS: Final = protocol.SUPPORTED_LLVM_MAJORS
+"""The LLVM majors an EPC speaks: the rows of the version table, `protocol.LLVM_PROTOCOLS`."""
 
 _LLVM_PREFIX: Final = re.compile(r"(?:^|/)llvm-(\d+)/")
 
 
 def required_bootstrap_symbols(llvm_major: int) -> tuple[str, ...]:
-    """The bootstrap symbols a controller of generation ``llvm_major`` needs at setup.
-
-    Pure; any thread.
+    """The bootstrap symbols a controller of LLVM ``llvm_major`` needs at setup (the row's
+    ``required``: what LLVM's SimpleRemoteEPC of that version fails without). Pure; any thread.
 
     Raises:
         ValueError: ``llvm_major`` is not one of `SUPPORTED_LLVM_MAJORS`.
     """
-    check_llvm_major(llvm_major)
-    return _REQUIRED[llvm_major]
+    return protocol.llvm_protocol(llvm_major).required
 
 
 def check_llvm_major(llvm_major: int) -> None:
     """Raise ValueError naming the supported majors unless ``llvm_major`` is one of them."""
-    if llvm_major not in SUPPORTED_LLVM_MAJORS:
-        raise ValueError(
-            f"LLVM {llvm_major} is not supported: the EPC speaks the protocols of LLVM 14 and 22"
-        )
+    protocol.llvm_protocol(llvm_major)
 
 
 def llvm_major_from_path(path: str) -> int | None:
@@ -200,6 +157,7 @@ class ExecutorProcessControl(abc.ABC):
     ) -> None:
         self._info: ExecutorInfo | None = None
         self._llvm_major = 0
+        self._protocol: protocol.LLVMProtocol | None = None
         self._handlers: dict[int, Handler] = {}
         for tag, handler in (handlers or {}).items():
             self.register_handler(tag, handler)
@@ -225,6 +183,7 @@ class ExecutorProcessControl(abc.ABC):
                     raise MissingBootstrapSymbolError(name)
         self._info = info
         self._llvm_major = llvm_major
+        self._protocol = protocol.llvm_protocol(llvm_major)
 
     @property
     def info(self) -> ExecutorInfo:
@@ -245,11 +204,19 @@ class ExecutorProcessControl(abc.ABC):
 
     @property
     def llvm_major(self) -> int:
-        """The protocol generation spoken: 14 or 22 (given, from the executor's path, or from
-        the Setup's layout; a Setup with a bootstrap map is spoken to as 22)."""
+        """The LLVM major whose protocol is spoken: given, from the executor's path
+        (``…/llvm-NN/…``), or recognised from the Setup (`protocol.recognise_llvm_protocol`:
+        e.g. a 15 executor, whose Setup is 14's, is spoken to as 14)."""
         if self._info is None:
             raise RuntimeError(f"{type(self).__name__} has not read the executor's Setup yet")
         return self._llvm_major
+
+    @property
+    def llvm_protocol(self) -> protocol.LLVMProtocol:
+        """The version-table row of `llvm_major`: which wrapper variants the EPC calls."""
+        if self._protocol is None:
+            raise RuntimeError(f"{type(self).__name__} has not read the executor's Setup yet")
+        return self._protocol
 
     @property
     def bootstrap_symbols(self) -> Mapping[str, int]:
@@ -258,7 +225,7 @@ class ExecutorProcessControl(abc.ABC):
 
     @property
     def bootstrap_map(self) -> Mapping[str, bytes]:
-        """LLVM 15+'s bootstrap map (key -> SPS bytes; empty on Linux and for 14)."""
+        """LLVM 17+'s bootstrap map (key -> SPS bytes; empty on Linux and before 17)."""
         return self.info.bootstrap_map
 
     def bootstrap_address(self, name: str, detail: str = "") -> int:
@@ -398,8 +365,8 @@ class ExecutorProcessControl(abc.ABC):
         """Run ``void fn(void)`` at ``address`` (LLVM 22's ``runAsVoidFunction``).
 
         Raises:
-            MissingBootstrapSymbolError: the executor has no such wrapper (LLVM 14's has not:
-                use `run_as_main`).
+            MissingBootstrapSymbolError: the executor has no such wrapper (LLVM 14's and 15's
+                have not: use `run_as_main`).
             RemoteCallError, DisconnectedError: as `run_as_main`.
         """
         where = self.bootstrap_address(protocol.RUN_AS_VOID.name, _NOT_IN_14)
@@ -409,7 +376,8 @@ class ExecutorProcessControl(abc.ABC):
         """Run ``int fn(int)`` at ``address`` with ``argument``; its result.
 
         Raises:
-            MissingBootstrapSymbolError: the executor has no such wrapper (LLVM 14's has not).
+            MissingBootstrapSymbolError: the executor has no such wrapper (LLVM 14's and 15's
+                have not).
             RemoteCallError, DisconnectedError: as `run_as_main`.
         """
         where = self.bootstrap_address(protocol.RUN_AS_INT.name, _NOT_IN_14)
@@ -506,7 +474,7 @@ class ExecutorProcessControl(abc.ABC):
         await self.disconnect()
 
 
-_NOT_IN_14 = "LLVM 14's executor has none: use run_as_main"
+_NOT_IN_14 = "LLVM 14's and 15's executors have none: use run_as_main"
 
 
 def disconnected_error(why: str) -> DisconnectedError:

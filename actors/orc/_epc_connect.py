@@ -2,7 +2,7 @@
 
 `spawn_executor` starts an executor as ``llvm-jitlink -oop-executor`` does: the command with
 ``filedescs=R,W`` appended, two fresh pipes, stdin from /dev/null (LLVM's
-``llvm-jitlink-executor`` of 14 or 22, orcrt's ``orcrt-executor``, anything speaking the
+``llvm-jitlink-executor`` of 14 to 22, orcrt's ``orcrt-executor``, anything speaking the
 protocol). `connect_executor` reaches one listening on TCP (``listen=HOST:PORT``), as
 ``-oop-executor-connect`` does. Both return a `SimpleRemoteEPC` once its Setup is read and
 checked; whatever goes wrong on the way, the process is reaped and every descriptor closed.
@@ -206,8 +206,9 @@ def spawn_executor(
     Args:
         command: e.g. ``/usr/lib/llvm-14/bin/llvm-jitlink-executor``, or
             ``["orcrt-executor", "--llvm-version", "22"]`` (orcrt's executor must be told).
-        llvm_major: the protocol generation (14 or 22). Default: from the path
-            (``…/llvm-NN/…``), else from the Setup's layout (a bootstrap map: 22).
+        llvm_major: the LLVM major to speak (`SUPPORTED_LLVM_MAJORS`). Default: from the path
+            (``…/llvm-NN/…``), else recognised from the Setup
+            (`protocol.recognise_llvm_protocol`).
         env: applied on top of this process's environment (None removes a variable).
         capture_output: drain the executor's stdout/stderr into `SimpleRemoteEPC.process`
             instead of letting it inherit ours (where JIT'd output then appears).
@@ -221,7 +222,7 @@ def spawn_executor(
 
     Raises:
         OSError: the command cannot be run.
-        ValueError: ``llvm_major`` (given or from the path) is not 14 or 22.
+        ValueError: ``llvm_major`` (given or from the path) is not supported.
         MissingBootstrapSymbolError: the Setup lacks a symbol the generation needs (named;
             no call was sent).
         protocol.ProtocolError: the first frame is not a Setup, or not of the expected layout.

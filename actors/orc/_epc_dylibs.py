@@ -1,17 +1,22 @@
 """The dynamic-library client of an EPC (LLVM's ``EPCGenericDylibManager``).
 
-| call   | LLVM 14                                                   | LLVM 22                                               |
-|--------|-----------------------------------------------------------|-------------------------------------------------------|
-| open   | ``open(Inst, path, mode) -> Expected<u64 handle>``        | the same, the handle is an opaque address             |
-| lookup | ``lookup(Inst, handle, [(name, required)]) -> [addr]``    | ``resolve(handle, [(name, required)]) -> [Optional<(addr, flags)>]`` |
+| call   | LLVM 14-17                                             | LLVM 18-21                                          | LLVM 22                                               |
+|--------|--------------------------------------------------------|-----------------------------------------------------|-------------------------------------------------------|
+| open   | ``open(Inst, path, mode) -> Expected<u64 handle>``     | the same                                            | the same, the handle is an opaque address             |
+| lookup | ``lookup(Inst, handle, [(name, required)]) -> [addr]`` | the same name ``-> [(addr, flags)]``                | ``resolve(handle, [(name, required)]) -> [Optional<(addr, flags)>]`` |
+
+(`protocol.DylibLookup`; each version's variant is its row of `protocol.LLVM_PROTOCOLS`.) The
+two ``lookup`` answers differ in size (8 or 10 bytes per name), so one that does not fit the
+row's variant is read as the other: 17 and 18 are inferred rows, and either answer is
+understood whichever was announced.
 
 An empty path opens the executor process itself (its global symbols). Names go out exactly as
-given (no mangling). A symbol not found comes back as None (14 sends address 0, 22 ``None`` or
-address 0); a *required* one that is missing is an error (LLVM 14's executor and orcrt's answer
+given (no mangling). A symbol not found comes back as None (address 0, or 22's ``None``); a
+*required* one that is missing is an error (LLVM 14-21's executor and orcrt's answer
 ``Missing definition for <name>``; LLVM 22's answers None, and the EPC raises the same error).
 Found symbols come back as the ORC core's `ExecutorSymbolDef` (what generators define): LLVM
-14's executor reports no flags, so they are EXPORTED as LLVM's controller assumes; 22's flag
-byte is kept.
+14-17's executors report no flags, so they are EXPORTED as LLVM's controller assumes; from 18 on
+the flag byte is kept.
 """
 
 from __future__ import annotations
@@ -87,21 +92,11 @@ class EPCDylibManager:
             for item in symbols
         ]
         found: list[ExecutorSymbolDef | None]
-        if self._epc.llvm_major == 14:
-            addresses = await self._epc._checked(
-                protocol.DYLIB_LOOKUP, self.instance, handle, lookups
-            )
-            found = [
-                ExecutorSymbolDef(address, _EXPORTED) if address else None for address in addresses
-            ]
-        else:
+        if self._epc.llvm_protocol.dylib_lookup is protocol.DylibLookup.RESOLVE:
             definitions = await self._epc._checked(protocol.DYLIB_RESOLVE, handle, lookups)
-            found = [
-                ExecutorSymbolDef(item.addr, item.flags & _KNOWN_FLAGS)
-                if item is not None and item.addr
-                else None
-                for item in definitions
-            ]
+            found = [_definition(item) for item in definitions]
+        else:
+            found = await self._lookup(handle, lookups)
         if len(found) != len(lookups):
             raise protocol.DecodeError(
                 f"the executor answered a lookup of {len(lookups)} symbols with "
@@ -115,3 +110,36 @@ class EPCDylibManager:
                     f"Missing definition for {item.name}", function=protocol.DYLIB_RESOLVE.name
                 )
         return found
+
+    async def _lookup(
+        self, handle: int, lookups: list[SymbolLookup]
+    ) -> list[ExecutorSymbolDef | None]:
+        """``lookup_wrapper``, its answer read as the row's variant (addresses or symbol
+        definitions); an answer that fits only the other one (an inferred row's guess was
+        wrong) is asked again and read as that: lookups change nothing in the executor."""
+        epc = self._epc
+        defs = epc.llvm_protocol.dylib_lookup is protocol.DylibLookup.SYMBOL_DEFS
+        first, second = (
+            (protocol.DYLIB_LOOKUP_SYMBOL_DEFS, protocol.DYLIB_LOOKUP)
+            if defs
+            else (protocol.DYLIB_LOOKUP, protocol.DYLIB_LOOKUP_SYMBOL_DEFS)
+        )
+        args = (self.instance, handle, lookups)
+        value: Sequence[int | protocol.ExecutorSymbolDef]
+        try:
+            value = await epc._checked(first, *args)
+        except protocol.DecodeError:
+            value = await epc._checked(second, *args)
+        return [
+            _definition(item)
+            if isinstance(item, protocol.ExecutorSymbolDef)
+            else (ExecutorSymbolDef(int(item), _EXPORTED) if item else None)
+            for item in value
+        ]
+
+
+def _definition(item: protocol.ExecutorSymbolDef | None) -> ExecutorSymbolDef | None:
+    """A wire symbol definition as the core's, None for absent or address 0."""
+    if item is None or not item.addr:
+        return None
+    return ExecutorSymbolDef(item.addr, item.flags & _KNOWN_FLAGS)

@@ -280,9 +280,9 @@ def open_inprocess_executor(
     """An orcrt executor Session in this process and its EPC (await it, or ``async with``).
 
     Args:
-        llvm_major: which generation's bootstrap the Session offers and the EPC speaks (14 or
-            22; 14 has no memory-read or run_as_void/int wrappers, but memory access is
-            direct here anyway).
+        llvm_major: which LLVM version's bootstrap the Session offers and the EPC speaks (one
+            of `SUPPORTED_LLVM_MAJORS`; 14 has no memory-read or run_as_void/int wrappers,
+            but memory access is direct here anyway).
         name: the Session's name.
         guarded: refuse to run code outside memory the Session initialized (default).
         handlers: executor -> controller handlers by tag.
@@ -290,7 +290,7 @@ def open_inprocess_executor(
         error_reporter: the Session's reporter of errors without a caller (default: logging).
 
     Raises:
-        ValueError: ``llvm_major`` is not 14 or 22.
+        ValueError: ``llvm_major`` is not supported (the message lists what is).
     """
     check_llvm_major(llvm_major)
 

@@ -3,7 +3,7 @@
 `EPCMemoryManager` speaks LLVM's ``EPCGenericJITLinkMemoryManager`` protocol
 (orcv2-reference.md §4.4) with the executor's ``SimpleExecutorMemoryManager``:
 
-| step      | LLVM 14                                  | LLVM 22                                      |
+| step      | LLVM 14-21                               | LLVM 22                                      |
 |-----------|------------------------------------------|----------------------------------------------|
 | reserve   | ``reserve(Inst, size) -> Expected<addr>`` | the same                                     |
 | finalize  | ``finalize(Inst, req) -> Error``          | ``initialize(Inst, req) -> Expected<key>``   |
@@ -13,11 +13,12 @@
 A request carries segments (protection, address, size, content: the executor copies the
 content and zero-fills the rest of the segment) and alloc-action pairs (a finalize action run
 at finalize time and its dealloc action, run when the memory is released). The protection byte
-is 14's RWX bits, or 22's AllocGroup byte: the same bits plus ``0x08`` for a segment whose
-memory is needed only until the finalize actions have run.
+is RWX bits, from 16 on the AllocGroup byte: the same bits plus ``0x08`` for a segment whose
+memory is needed only until the finalize actions have run. Which variant a version speaks is
+its row of `protocol.LLVM_PROTOCOLS`.
 
 `EPCMemoryAccess` reads and writes executor memory in batches. Over a wire it calls the
-bootstrap ``mem_write_*``/``mem_read_*`` wrappers (`WrapperMemoryAccess`; LLVM 14 has no read
+bootstrap ``mem_write_*``/``mem_read_*`` wrappers (`WrapperMemoryAccess`; LLVM 14-19 have no read
 wrappers, so reads fail with `MissingBootstrapSymbolError` unless the executor advertises
 them); in this process it copies directly.
 """
@@ -93,13 +94,14 @@ class Segment:
         """The segment as ``llvm_major``'s memory manager expects it.
 
         Raises:
-            ValueError: a finalize-lifetime segment for LLVM 14 (which has none).
+            ValueError: a finalize-lifetime segment for LLVM 14 or 15 (whose segment byte is
+                bare RWX bits), or an unsupported ``llvm_major``.
         """
         prot = int(self.prot)
         if self.finalize_lifetime:
-            if llvm_major == 14:
+            if not protocol.llvm_protocol(llvm_major).segment_lifetime_bit:
                 raise ValueError(
-                    f"segment at {self.address:#x}: LLVM 14's memory manager has no "
+                    f"segment at {self.address:#x}: LLVM {llvm_major}'s memory manager has no "
                     "finalize-lifetime segments"
                 )
             prot |= MemProt.FINALIZE_LIFETIME
@@ -155,7 +157,7 @@ class EPCMemoryManager:
         request = protocol.FinalizeRequest(
             [segment.wire_request(major) for segment in segments], list(actions)
         )
-        if major == 14:
+        if self._epc.llvm_protocol.memory_manager is protocol.MemoryManagerProtocol.FINALIZE:
             await self._epc._checked(protocol.MEMORY_FINALIZE, self.instance, request)
             return None
         return await self._epc._checked(protocol.MEMORY_INITIALIZE, self.instance, request)
@@ -168,9 +170,7 @@ class EPCMemoryManager:
             MissingBootstrapSymbolError: the executor has no ``deinitialize`` (LLVM 14).
             ExecutorCallError: the executor refused.
         """
-        where = self._epc.bootstrap_address(
-            protocol.MEMORY_DEINITIALIZE.name, "LLVM 14's memory manager has no deinitialize"
-        )
+        where = self._epc.bootstrap_address(protocol.MEMORY_DEINITIALIZE.name, _NO_DEINITIALIZE)
         value = await self._epc.call_sps(
             protocol.MEMORY_DEINITIALIZE, self.instance, list(keys), address=where
         )
@@ -183,8 +183,11 @@ class EPCMemoryManager:
         Raises:
             ExecutorCallError: the executor refused (e.g. an unknown base).
         """
+        finalize = protocol.MemoryManagerProtocol.FINALIZE
         signature = (
-            protocol.MEMORY_DEALLOCATE if self._epc.llvm_major == 14 else protocol.MEMORY_RELEASE
+            protocol.MEMORY_DEALLOCATE
+            if self._epc.llvm_protocol.memory_manager is finalize
+            else protocol.MEMORY_RELEASE
         )
         await self._epc._checked(signature, self.instance, list(bases))
 
@@ -293,7 +296,8 @@ _READS: Final[dict[tuple[int, bool], protocol.WrapperSignature[Any]]] = {
     (8, False): protocol.MEM_READ_UINT64S,
     (8, True): protocol.MEM_READ_POINTERS,
 }
-_NO_READS: Final = "LLVM 14's executor has no memory reads"
+_NO_DEINITIALIZE: Final = "LLVM 14-21's memory managers have none"
+_NO_READS: Final = "LLVM 14's to 19's executors have no memory reads"
 
 
 class WrapperMemoryAccess(EPCMemoryAccess):
@@ -314,7 +318,7 @@ class WrapperMemoryAccess(EPCMemoryAccess):
     async def _write_uints(
         self, width: int, pairs: Sequence[tuple[int, int]], *, pointers: bool
     ) -> None:
-        detail = "LLVM 14's executor has no write_pointers" if pointers else ""
+        detail = "LLVM 14's to 19's executors have no write_pointers" if pointers else ""
         await self._call(_WRITES[width, pointers], list(pairs), detail)
 
     async def _write_buffers(self, pairs: Sequence[tuple[int, bytes]]) -> None:

@@ -60,7 +60,18 @@ _CONTROLLER_DISCONNECTED: Final = "the controller disconnected"
 
 
 def _layout_name(layout: SetupLayout) -> str:
-    return "LLVM 14 (no bootstrap map)" if layout is SetupLayout.WITHOUT_MAP else "LLVM 15+"
+    """E.g. ``LLVM 14-16's (no bootstrap map)``, from the version table."""
+    majors = [row.major for row in protocol.LLVM_PROTOCOLS.values() if row.setup_layout is layout]
+    span = f"{majors[0]}-{majors[-1]}" if len(majors) > 1 else f"{majors[0]}"
+    kind = "no bootstrap map" if layout is SetupLayout.WITHOUT_MAP else "with a bootstrap map"
+    return f"LLVM {span}'s ({kind})"
+
+
+def _recognise(payload: bytes) -> tuple[ExecutorInfo, int]:
+    """Decode a Setup in the layout it fits; the major of the row it was made for."""
+    layout = protocol.detect_setup_layout(payload)
+    info = protocol.decode_setup(payload, layout)
+    return info, protocol.recognise_llvm_protocol(info, layout).major
 
 
 class SimpleRemoteEPC(ExecutorProcessControl):
@@ -424,10 +435,9 @@ class SimpleRemoteEPC(ExecutorProcessControl):
     def _decode_setup(self, payload: bytes) -> tuple[ExecutorInfo, int]:
         major = self._requested_major
         if major is None:
-            layout = protocol.detect_setup_layout(payload)
-            major = 14 if layout is SetupLayout.WITHOUT_MAP else 22
-            return protocol.decode_setup(payload, layout), major
-        expected = protocol.setup_layout_for(major)
+            return _recognise(payload)
+        row = protocol.llvm_protocol(major)
+        expected = row.setup_layout
         try:
             return protocol.decode_setup(payload, expected), major
         except protocol.DecodeError as exc:
@@ -435,9 +445,12 @@ class SimpleRemoteEPC(ExecutorProcessControl):
                 actual = protocol.detect_setup_layout(payload)
             except protocol.DecodeError:
                 raise exc.with_context(f"Setup (LLVM {major} layout)") from None
+            if row.inferred:
+                # An inferred row's layout is the table's best guess; the Setup decides.
+                return _recognise(payload)
             raise protocol.DecodeError(
-                f"the executor's Setup has the {_layout_name(actual)} layout, but LLVM {major}'s "
-                f"({_layout_name(expected)}) was expected: it serves another LLVM version",
+                f"the executor's Setup has the layout of {_layout_name(actual)}, not LLVM "
+                f"{major}'s: it serves another LLVM version",
                 offset=0,
             ) from exc
 

@@ -89,7 +89,7 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("oop-executor", Kind.OPTIONAL_VALUE, "Run in an executor process spawned with "
-           "filedescs=R,W (LLVM 14's or 22's llvm-jitlink-executor, or orcrt-executor; bare: "
+           "filedescs=R,W (LLVM 14-22's llvm-jitlink-executor, or orcrt-executor; bare: "
            "the orcrt-executor beside this program)", "path", ""),
     Option("oop-executor-connect", Kind.VALUE, "Run in the executor listening on host:port",
            "host:port"),

@@ -2,8 +2,8 @@
 
 What ``llvm-jitlink`` does between parsing and exiting (orcv2-reference.md §5), in its order:
 
-1. the executor: ``-oop-executor[=PATH]`` spawns one with ``filedescs=R,W`` (LLVM 14's or
-   22's ``llvm-jitlink-executor``, or ``orcrt-executor``: the protocol generation comes from
+1. the executor: ``-oop-executor[=PATH]`` spawns one with ``filedescs=R,W`` (LLVM 14-22's
+   ``llvm-jitlink-executor``, or ``orcrt-executor``: the LLVM version comes from its path or
    its Setup), ``-oop-executor-connect=HOST:PORT`` reaches one over TCP, neither runs an
    orcrt executor Session in this very process;
 2. the session: an ExecutionSession, an ObjectLinkingLayer (eh-frames registered as the

@@ -7,10 +7,12 @@ put it, place the copy in read-only executor memory of its own, and register tha
 the executor's GDB JIT interface (``__jit_debug_descriptor`` and ``__jit_debug_register_code``),
 where a debugger finds it and relocates the DWARF with the patched addresses:
 
-| | LLVM 14 (``DebugObjectManagerPlugin``) | LLVM 22 (``ELFDebugObjectPlugin``) |
+| | LLVM 14-21 (``DebugObjectManagerPlugin``) | LLVM 22 (``ELFDebugObjectPlugin``) |
 |---|---|---|
-| register | ``llvm_orc_registerJITLoaderGDBWrapper(range)`` after finalize (looked up in the process, required) | finalize action ``llvm_orc_registerJITLoaderGDBAllocAction(range, true)`` on the code graph |
+| register | ``llvm_orc_registerJITLoaderGDBWrapper(range)`` (19, 17-21 inferred: ``(range, true)``) after finalize (looked up in the process, required) | finalize action ``llvm_orc_registerJITLoaderGDBAllocAction(range, true)`` on the code graph |
 | memory | one reservation per debug object | the same |
+
+(The row's `protocol.DebugObjectRegistration`.)
 
 The copy's memory is kept for the session's life, as LLVM 22 keeps it: the executor's list of
 registered objects (and a debugger) points into it, and entries are never removed. An object
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["DebugObjectPlugin", "debug_object", "has_debug_info"]
 
 _REGISTER_14: Final = protocol.REGISTER_JITLOADER_GDB_WRAPPER
+_REGISTER_AUTO: Final = protocol.REGISTER_JITLOADER_GDB_WRAPPER_AUTO
 _REGISTER_22: Final = protocol.REGISTER_JITLOADER_GDB_ALLOC_ACTION
 _SHF_ALLOC: Final = 0x2
 _PATCHED_TYPES: Final = (1, 0x70000001)  # SHT_PROGBITS, SHT_X86_64_UNWIND
@@ -114,7 +117,9 @@ class DebugObjectPlugin(LinkPlugin):
         self._epc = epc
         self._memory: MemoryManager = memory_manager or epc.memory_manager
         self._page_size = page_size or epc.page_size
-        self._direct = epc.llvm_major == 14
+        style = epc.llvm_protocol.debug_objects
+        self._direct = style is not protocol.DebugObjectRegistration.ALLOC_ACTION
+        self._auto_register = style is protocol.DebugObjectRegistration.WRAPPER_RANGE_AUTO
         self._action = 0
         if not self._direct:
             self._action = epc.bootstrap_address(_REGISTER_22.name, "debugger support")
@@ -134,7 +139,8 @@ class DebugObjectPlugin(LinkPlugin):
             self._objects[mr] = object_bytes
 
     async def notify_linked(self, mr: MaterializationResponsibility, linked: LinkedGraph) -> None:
-        """Make, place and finalize the debug object; LLVM 22: add the register action."""
+        """Make, place and finalize the debug object; alloc actions (22): add the register
+        action."""
         data = self._objects.pop(mr, None)
         if data is None:
             return
@@ -153,7 +159,7 @@ class DebugObjectPlugin(LinkPlugin):
             linked.actions.append(AllocActionCallPair(register, NULL_WRAPPER_CALL))
 
     async def notify_emitted(self, mr: MaterializationResponsibility, linked: LinkedGraph) -> None:
-        """LLVM 14: register the debug object (the code is finalized)."""
+        """Direct calls (14-21): register the debug object (the code is finalized)."""
         pending = self._pending.get(mr)
         if pending is None or not self._direct:
             self._pending.pop(mr, None)
@@ -164,7 +170,10 @@ class DebugObjectPlugin(LinkPlugin):
             (found,) = await self._epc.dylibs.lookup(handle, [(_REGISTER_14.name, True)])
             assert found is not None  # required: a missing one raised
             self._wrapper = found.address
-        result = await self._epc.call_sps(_REGISTER_14, section, address=self._wrapper)
+        if self._auto_register:
+            result = await self._epc.call_sps(_REGISTER_AUTO, section, True, address=self._wrapper)
+        else:
+            result = await self._epc.call_sps(_REGISTER_14, section, address=self._wrapper)
         if isinstance(result, protocol.Failure):
             raise ExecutorCallError(result.message, function=_REGISTER_14.name)
         del self._pending[mr]  # registered: the executor's list points into it from now on

@@ -1,15 +1,18 @@
 """`EHFrameRegistrationPlugin`: each linked graph's ``.eh_frame`` registered with the
 executor's unwinder, so C++ exceptions unwind through JIT'd frames.
 
-The two protocol generations do it differently (orcv2-reference.md §4.8,
-jitlink-elf-x86-64.md §6.2):
+LLVM versions do it differently (orcv2-reference.md §4.8, jitlink-elf-x86-64.md §6.2; the
+row's `protocol.EhFrameRegistration`):
 
-| | LLVM 14 (``EPCEHFrameRegistrar``) | LLVM 22 (``EHFrameRegistrationPlugin``) |
+| | LLVM 14-20 (``EPCEHFrameRegistrar``) | LLVM 21-22 (``EHFrameRegistrationPlugin``) |
 |---|---|---|
 | how | direct wrapper calls | an alloc-action pair on the graph |
 | register | ``llvm_orc_registerEHFrameSectionWrapper(range)`` after finalize, before the symbols are emitted | ``llvm_orc_registerEHFrameAllocAction(range)`` inside ``initialize`` |
 | deregister | ``llvm_orc_deregisterEHFrameSectionWrapper(range)`` when the tracker is removed, before ``deallocate`` | ``llvm_orc_deregisterEHFrameAllocAction(range)`` inside ``release`` |
-| found | looked up in the process (dylib ``open("")``, ``required=true``) on first use | the bootstrap symbols, at plugin creation |
+| found | 14-16: looked up in the process (dylib ``open("")``, ``required=true``) on first use; 19: bootstrap symbols of those names | the bootstrap symbols, at plugin creation |
+
+A row that allows more than one way (an inferred one) uses the first of alloc actions,
+bootstrap wrappers, process lookup whose names the executor's Setup has.
 
 The range is the graph's ``.eh_frame`` from its first CIE to the end of the 4-byte zero
 terminator the linker appends (`LinkResult.eh_frame`); a graph without CFI registers nothing.
@@ -37,6 +40,23 @@ _REGISTER_14 = protocol.REGISTER_EHFRAME_SECTION_WRAPPER
 _DEREGISTER_14 = protocol.DEREGISTER_EHFRAME_SECTION_WRAPPER
 _REGISTER_22 = protocol.REGISTER_EHFRAME_ALLOC_ACTION
 _DEREGISTER_22 = protocol.DEREGISTER_EHFRAME_ALLOC_ACTION
+_Style = protocol.EhFrameRegistration
+# Preference among a row's ways, each with the bootstrap name that shows the executor has it.
+_PREFERENCE = (
+    (_Style.ALLOC_ACTION, _REGISTER_22.name),
+    (_Style.BOOTSTRAP_WRAPPER, _REGISTER_14.name),
+    (_Style.PROCESS_LOOKUP, None),
+)
+
+
+def _style(epc: ExecutorProcessControl) -> protocol.EhFrameRegistration:
+    """The way to register with ``epc``'s executor: its row's, or, if the row allows several,
+    the first the Setup offers (else the row's newest, whose check names what is missing)."""
+    allowed = [(style, name) for style, name in _PREFERENCE if style in epc.llvm_protocol.eh_frame]
+    for style, name in allowed:
+        if name is None or name in epc.bootstrap_symbols:
+            return style
+    return allowed[0][0]
 
 
 class EHFrameRegistrationPlugin(LinkPlugin):
@@ -45,21 +65,29 @@ class EHFrameRegistrationPlugin(LinkPlugin):
     ObjectLinkingLayer adds one by default. Made on the EPC's loop; one per layer.
 
     Raises:
-        MissingBootstrapSymbolError: an LLVM 22 executor without the eh-frame alloc actions
-            in its Setup (LLVM's llvm-jitlink refuses such an executor the same way).
+        MissingBootstrapSymbolError: an LLVM 19 or 22 executor without its eh-frame bootstrap
+            symbols (wrappers or alloc actions) in its Setup (LLVM's llvm-jitlink refuses such
+            an executor the same way).
     """
 
     def __init__(self, epc: ExecutorProcessControl) -> None:
         self._epc = epc
-        self._direct = epc.llvm_major == 14
+        style = _style(epc)
+        self._direct = style is not _Style.ALLOC_ACTION
         self._actions: tuple[int, int] | None = None
-        if not self._direct:
-            need = "eh-frame registration (LLVM 22 alloc actions)"
+        self._wrappers: tuple[int, int] | None = None
+        if style is _Style.ALLOC_ACTION:
+            need = f"eh-frame registration (LLVM {epc.llvm_major} alloc actions)"
             self._actions = (
                 epc.bootstrap_address(_REGISTER_22.name, need),
                 epc.bootstrap_address(_DEREGISTER_22.name, need),
             )
-        self._wrappers: tuple[int, int] | None = None
+        elif style is _Style.BOOTSTRAP_WRAPPER:
+            need = f"eh-frame registration (LLVM {epc.llvm_major} bootstrap wrappers)"
+            self._wrappers = (
+                epc.bootstrap_address(_REGISTER_14.name, need),
+                epc.bootstrap_address(_DEREGISTER_14.name, need),
+            )
         self._looking: asyncio.Event | None = None
         self._registered: dict[int, list[ExecutorAddrRange]] = {}
 
@@ -68,7 +96,7 @@ class EHFrameRegistrationPlugin(LinkPlugin):
         return f"<EHFrameRegistrationPlugin llvm={self._epc.llvm_major} {how}>"
 
     async def notify_linked(self, mr: MaterializationResponsibility, linked: LinkedGraph) -> None:
-        """LLVM 22: add the register/deregister action pair for the graph's eh-frame."""
+        """Alloc actions (21-22): add the register/deregister pair for the graph's eh-frame."""
         section = linked.result.eh_frame
         if self._actions is None or section is None:
             return
@@ -81,7 +109,8 @@ class EHFrameRegistrationPlugin(LinkPlugin):
         )
 
     async def notify_emitted(self, mr: MaterializationResponsibility, linked: LinkedGraph) -> None:
-        """LLVM 14: register the finalized eh-frame; file it under the MR's tracker."""
+        """Direct calls (14-20): register the finalized eh-frame; file it under the MR's
+        tracker."""
         section = linked.result.eh_frame
         if not self._direct or section is None:
             return
@@ -98,7 +127,8 @@ class EHFrameRegistrationPlugin(LinkPlugin):
             raise
 
     async def notify_remove_resources(self, jd: JITDylib, key: int) -> None:
-        """LLVM 14: deregister the tracker's eh-frames (before its memory is released)."""
+        """Direct calls (14-20): deregister the tracker's eh-frames (before its memory is
+        released)."""
         sections = self._registered.pop(key, [])
         if not sections:
             return
@@ -119,8 +149,8 @@ class EHFrameRegistrationPlugin(LinkPlugin):
             self._registered.setdefault(dst_key, []).extend(moved)
 
     async def _find_wrappers(self) -> tuple[int, int]:
-        """LLVM 14: the register/deregister wrappers, looked up once (required) in the
-        executor process, as ``EPCEHFrameRegistrar::Create`` does."""
+        """The register/deregister wrappers: 19's bootstrap symbols, or (14-16) looked up once
+        (required) in the executor process, as ``EPCEHFrameRegistrar::Create`` does."""
         while self._wrappers is None:
             if self._looking is None:
                 done = self._looking = asyncio.Event()

@@ -90,7 +90,7 @@ class WireController:
     reaped whatever happens.
 
     Attributes:
-        llvm_major: the LLVM major whose Setup layout was expected (14 or 22, or any 14..22).
+        llvm_major: the LLVM major whose Setup layout was expected (one of `protocol.SUPPORTED_LLVM_MAJORS`).
         info: the executor's Setup (triple, page size, bootstrap map and symbols).
         call_timeout: seconds one `call` may wait for its Result (None: no limit).
         unanswered: executor -> controller calls answered with an empty payload, in order.

@@ -24,13 +24,10 @@ SHARED_MEMORY_SYMBOLS = frozenset(
     }
 )
 EXPECTED_SYMBOLS = {
-    14: frozenset(protocol.LLVM14_BOOTSTRAP_SYMBOLS),
-    22: frozenset(protocol.LLVM22_BOOTSTRAP_SYMBOLS) - SHARED_MEMORY_SYMBOLS,
+    major: frozenset(row.bootstrap_symbols) - SHARED_MEMORY_SYMBOLS
+    for major, row in protocol.LLVM_PROTOCOLS.items()
 }
-REQUIRED_SYMBOLS = {
-    14: protocol.LLVM14_REQUIRED_BOOTSTRAP_SYMBOLS,
-    22: protocol.LLVM22_REQUIRED_BOOTSTRAP_SYMBOLS,
-}
+REQUIRED_SYMBOLS = {major: row.required for major, row in protocol.LLVM_PROTOCOLS.items()}
 
 
 async def test_setup_advertises_exactly_the_bootstrap_symbols(

@@ -1,8 +1,8 @@
 """Finding the installed LLVM tools and building the interop test programs with them.
 
-Debian installs each LLVM under ``/usr/lib/llvm-NN`` (``.ci/run`` installs 14 and 22 with their
-ORC runtimes); the programs in ``programs/`` are compiled with the LLVM 14 toolchain, whose
-objects both the 14 and the 22 linkers accept: the six of the reference traces with the flags
+Debian installs each LLVM under ``/usr/lib/llvm-NN`` (``.ci/run`` installs 14, 15, 16, 19 and 22
+with their ORC runtimes); the programs in ``programs/`` are compiled once, with the LLVM 14
+toolchain, whose objects every one of those linkers accepts: the six of the reference traces with the flags
 they were captured with (design/simple-remote-epc.md §13), and the ``cxx_*`` programs of the
 C++-runtime tests (C++17, like eh.cpp otherwise).
 """
@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+import protocol
+
 __all__ = [
     "LLVM_VERSIONS",
     "PROGRAMS_DIR",
@@ -27,10 +29,12 @@ __all__ = [
     "orc_runtime_missing_reason",
 ]
 
-LLVM_VERSIONS = (14, 22)
+LLVM_VERSIONS = tuple(major for major, row in protocol.LLVM_PROTOCOLS.items() if not row.inferred)
+"""The LLVM versions tested against real binaries: the tested rows of the version table."""
 PROGRAMS_DIR = Path(__file__).resolve().parent / "programs"
 
-# The runtime archive changed its name between the two versions (libclang-rt-NN-dev).
+# The runtime archive changed its name in 16 (libclang-rt-NN-dev; 15's is in
+# libclang-common-15-dev).
 _ORC_RUNTIME_NAMES = ("libclang_rt.orc-x86_64.a", "liborc_rt-x86_64.a")
 _COMPILE_TIMEOUT = 120.0  # seconds; a compile takes well under one
 
@@ -86,8 +90,9 @@ def find_llvm_tools(version: int) -> LLVMTools | str:
 def orc_runtime_missing_reason(version: int) -> str:
     """The skip reason for a missing ORC runtime archive of LLVM ``version``."""
     names = " or ".join(_ORC_RUNTIME_NAMES)
+    package = f"libclang-common-{version}-dev" if version == 15 else f"libclang-rt-{version}-dev"
     return (
-        f"LLVM {version}'s ORC runtime is not installed (Debian package libclang-rt-{version}-dev):"
+        f"LLVM {version}'s ORC runtime is not installed (Debian package {package}):"
         f" no {_prefix(version)}/lib/clang/*/lib/linux/{names}"
     )
 

@@ -169,7 +169,8 @@ class RunJitlink(Protocol):
     By default ``executor`` runs behind the wrapper with ORCRT_LLVM_VERSION set (its status and
     stderr are reported). With ``direct=True`` llvm-jitlink starts ``executor`` itself and
     ORCRT_LLVM_VERSION is removed, so orcrt-executor must detect the version from its parent;
-    then ``executor_status`` is None. ``env`` and ``stdin`` as for :func:`run_jitlink`.
+    then ``executor_status`` is None. ``env`` and ``stdin`` as for :func:`run_jitlink`;
+    ``serve`` is the LLVM major orcrt-executor is told (default: ``tools.version``).
     Raises as :func:`run_jitlink`.
     """
 
@@ -183,6 +184,7 @@ class RunJitlink(Protocol):
         timeout: float = RUN_TIMEOUT,
         env: Mapping[str, str | None] | None = None,
         stdin: bytes | None = None,
+        serve: int | None = None,
     ) -> JitlinkRun: ...
 
 

@@ -12,7 +12,9 @@ import itertools
 import sys
 import sysconfig
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 
@@ -36,7 +38,8 @@ from tests.interop._processes import (
 
 @pytest.fixture(scope="session", params=LLVM_VERSIONS, ids=[f"llvm{v}" for v in LLVM_VERSIONS])
 def llvm_tools(request: pytest.FixtureRequest) -> LLVMTools:
-    """The LLVM version under test (14 or 22); skips if it is not installed."""
+    """The LLVM version under test (each tested row of the version table: 14, 15, 16, 19, 22);
+    skips if it is not installed."""
     version: int = request.param
     found = find_llvm_tools(version)
     if isinstance(found, str):
@@ -94,7 +97,8 @@ def jitlink(tmp_path: Path, executor_wrapper: Path) -> RunJitlink:
     Behind the wrapper orcrt-executor's parent is a shell, not llvm-jitlink, so it cannot detect
     the LLVM version: ORCRT_LLVM_VERSION tells it. ``direct=True`` runs test the detection.
     ``env`` changes the run's environment (None removes a variable); ``stdin`` is fed to
-    llvm-jitlink's standard input, which the executor inherits (default: /dev/null).
+    llvm-jitlink's standard input, which the executor inherits (default: /dev/null); ``serve``
+    is the LLVM major orcrt-executor is told (default: the controller's).
     """
     counter = itertools.count()
 
@@ -107,6 +111,7 @@ def jitlink(tmp_path: Path, executor_wrapper: Path) -> RunJitlink:
         timeout: float = RUN_TIMEOUT,
         env: Mapping[str, str | None] | None = None,
         stdin: bytes | None = None,
+        serve: int | None = None,
     ) -> JitlinkRun:
         run_dir = tmp_path / f"run{next(counter)}"
         run_dir.mkdir()
@@ -126,10 +131,34 @@ def jitlink(tmp_path: Path, executor_wrapper: Path) -> RunJitlink:
             args,
             run_dir,
             wrapped_executor=executor,
-            env={**(env or {}), "ORCRT_LLVM_VERSION": str(tools.version)},
+            env={**(env or {}), "ORCRT_LLVM_VERSION": str(serve or tools.version)},
             timeout=timeout,
             stdin=stdin,
         )
+
+    return run
+
+
+class RunBoth(Protocol):
+    """The ``jitlink_both`` fixture: the same llvm-jitlink run against orcrt-executor and
+    against LLVM's executor of that version, at once; ``(ours, theirs)``. Keywords as for
+    :class:`RunJitlink`."""
+
+    def __call__(
+        self, tools: LLVMTools, args: Sequence[str], **options: Any
+    ) -> tuple[JitlinkRun, JitlinkRun]: ...
+
+
+@pytest.fixture
+def jitlink_both(jitlink: RunJitlink, orcrt_executor: Path) -> RunBoth:
+    """Both runs of a comparison concurrently (separate directories, processes and pipes, so
+    nothing is shared; two CPUs make the pair take about as long as one run)."""
+
+    def run(tools: LLVMTools, args: Sequence[str], **options: Any) -> tuple[JitlinkRun, JitlinkRun]:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            ours = pool.submit(jitlink, tools, orcrt_executor, args, **options)
+            theirs = pool.submit(jitlink, tools, tools.executor, args, **options)
+            return ours.result(), theirs.result()
 
     return run
 

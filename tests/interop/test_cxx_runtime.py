@@ -1,4 +1,4 @@
-"""JIT'd C++ programs see the runtime a C++ host gives them (issue #12), LLVM 14 and 22.
+"""JIT'd C++ programs see the runtime a C++ host gives them (issue #12), LLVM 14 to 22.
 
 LLVM's llvm-jitlink-executor is a C++ program: libstdc++ is loaded, the standard streams exist
 before the first JIT'd call and are flushed at exit before C stdio, the locale is "C", signals
@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.interop._llvm import InteropPrograms, LLVMTools
-from tests.interop._processes import JitlinkRun, RunJitlink
+from tests.interop._processes import JitlinkRun
+from tests.interop.conftest import RunBoth
 
 pytestmark = pytest.mark.llvm
 
@@ -112,14 +113,9 @@ def _observed(run: JitlinkRun) -> tuple[object, ...]:
 
 
 def _run_both(
-    jitlink: RunJitlink,
-    tools: LLVMTools,
-    orcrt_executor: Path,
-    program: CxxProgram,
-    argv: list[str],
+    jitlink_both: RunBoth, tools: LLVMTools, program: CxxProgram, argv: list[str]
 ) -> tuple[JitlinkRun, JitlinkRun]:
-    ours = jitlink(tools, orcrt_executor, argv, env=program.env, stdin=program.stdin)
-    theirs = jitlink(tools, tools.executor, argv, env=program.env, stdin=program.stdin)
+    ours, theirs = jitlink_both(tools, argv, env=program.env, stdin=program.stdin)
     assert (theirs.stdout, theirs.returncode, theirs.executor_status) == (
         program.stdout,
         program.returncode,
@@ -133,12 +129,11 @@ def test_cxx_program_runs_as_in_llvm_executor(
     program: CxxProgram,
     llvm_tools: LLVMTools,
     programs: InteropPrograms,
-    orcrt_executor: Path,
-    jitlink: RunJitlink,
+    jitlink_both: RunBoth,
 ) -> None:
     """Without the ORC runtime: same stdout, stderr and statuses as llvm-jitlink-executor."""
     argv = [str(programs[program.name])]
-    ours, theirs = _run_both(jitlink, llvm_tools, orcrt_executor, program, argv)
+    ours, theirs = _run_both(jitlink_both, llvm_tools, program, argv)
     assert _observed(ours) == _observed(theirs), (
         f"orcrt-executor: {_show(ours)}\nllvm-jitlink-executor: {_show(theirs)}"
     )
@@ -150,13 +145,12 @@ def test_cxx_program_with_orc_runtime_runs_as_in_llvm_executor(
     llvm_tools: LLVMTools,
     programs: InteropPrograms,
     orc_runtime: Path,
-    orcrt_executor: Path,
-    jitlink: RunJitlink,
+    jitlink_both: RunBoth,
 ) -> None:
     """With -orc-runtime (the program's own stream initialiser runs as well): the same."""
     program = PROGRAMS[name]
     argv = [f"-orc-runtime={orc_runtime}", str(programs[name])]
-    ours, theirs = _run_both(jitlink, llvm_tools, orcrt_executor, program, argv)
+    ours, theirs = _run_both(jitlink_both, llvm_tools, program, argv)
     assert _observed(ours) == _observed(theirs), (
         f"orcrt-executor: {_show(ours)}\nllvm-jitlink-executor: {_show(theirs)}"
     )

@@ -1,8 +1,9 @@
-"""llvm-jitlink 14 and 22 in pipe mode: orcrt-executor behaves exactly like llvm-jitlink-executor.
+"""llvm-jitlink 14, 15, 16, 19 and 22 in pipe mode: orcrt-executor behaves exactly like that
+version's llvm-jitlink-executor.
 
-Each program runs twice, once behind each executor; the controller's stdout and exit status
-must match (and match what the program is written to do), and orcrt-executor itself must end
-cleanly: exit status 0, nothing on stderr, also when the link fails (undef.o).
+Each program runs twice, once behind each executor (at once); the controller's stdout and exit
+status must match (and match what the program is written to do), and orcrt-executor itself must
+end cleanly: exit status 0, nothing on stderr, also when the link fails (undef.o).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pytest
 
 from tests.interop._llvm import InteropPrograms, LLVMTools
 from tests.interop._processes import JitlinkRun, RunJitlink
+from tests.interop.conftest import RunBoth
 
 pytestmark = pytest.mark.llvm
 
@@ -83,41 +85,33 @@ def test_llvm_jitlink_program_runs_as_with_llvm_executor(
     program: Program,
     llvm_tools: LLVMTools,
     programs: InteropPrograms,
-    orcrt_executor: Path,
-    jitlink: RunJitlink,
+    jitlink_both: RunBoth,
     request: pytest.FixtureRequest,
 ) -> None:
     """Same stdout and exit status as llvm-jitlink-executor; orcrt-executor exits 0 silently."""
-    argv = _argv(program, programs, request)
-    ours = jitlink(llvm_tools, orcrt_executor, argv)
-    theirs = jitlink(llvm_tools, llvm_tools.executor, argv)
+    ours, theirs = jitlink_both(llvm_tools, _argv(program, programs, request))
     _assert_same_run(ours, theirs, program)
 
 
-# LLVM 14's runtime aborts eh.o out of process with llvm-jitlink-executor too
-# (design/simple-remote-epc.md §9), so this case exists for 22 only.
+# The runtimes of 14, 15, 16 and 19 abort eh.o out of process with llvm-jitlink-executor too
+# (tests/protocol/traces/llvmNN-eh-orcrt.txt), so this case exists for 22 only.
 @pytest.mark.parametrize("llvm_tools", [22], ids=["llvm22"], indirect=True)
 def test_llvm_jitlink_exceptions_with_orc_runtime_run_as_with_llvm_executor(
     llvm_tools: LLVMTools,
     programs: InteropPrograms,
     orc_runtime: Path,
-    orcrt_executor: Path,
-    jitlink: RunJitlink,
+    jitlink_both: RunBoth,
 ) -> None:
     """eh.o under the ORC runtime (its eh-frame registration) catches as with LLVM's executor."""
-    argv = [f"-orc-runtime={orc_runtime}", str(programs["eh"])]
-    ours = jitlink(llvm_tools, orcrt_executor, argv)
-    theirs = jitlink(llvm_tools, llvm_tools.executor, argv)
+    ours, theirs = jitlink_both(llvm_tools, [f"-orc-runtime={orc_runtime}", str(programs["eh"])])
     _assert_same_run(ours, theirs, Program("eh", True, (), "caught: boom\n", 42))
 
 
 def test_llvm_jitlink_undefined_symbol_fails_link_and_executor_exits_cleanly(
-    llvm_tools: LLVMTools, programs: InteropPrograms, orcrt_executor: Path, jitlink: RunJitlink
+    llvm_tools: LLVMTools, programs: InteropPrograms, jitlink_both: RunBoth
 ) -> None:
     """undef.o: the controller names the missing symbol and exits 1; orcrt-executor exits 0."""
-    argv = [str(programs["undef"])]
-    ours = jitlink(llvm_tools, orcrt_executor, argv)
-    theirs = jitlink(llvm_tools, llvm_tools.executor, argv)
+    ours, theirs = jitlink_both(llvm_tools, [str(programs["undef"])])
     missing = "Symbols not found: [ this_function_does_not_exist ]"
     assert (theirs.stdout, theirs.returncode) == ("", 1), _show(theirs)
     assert missing in theirs.stderr, _show(theirs)
@@ -132,3 +126,29 @@ def test_llvm_jitlink_orcrt_executor_detects_controller_version(
     """Started by llvm-jitlink itself, without ORCRT_LLVM_VERSION, orcrt-executor serves it."""
     run = jitlink(llvm_tools, orcrt_executor, [str(programs["hello"])], direct=True)
     assert (run.stdout, run.returncode, run.stderr) == ("Hello, world!\n", 42, ""), _show(run)
+
+
+# An inferred row whose protocol is a superset of a tested version's (the same memory manager,
+# lookup answer and Setup layout, plus the other ways its neighbours might use) must serve
+# that version's controller: the part of the inference that can be run here.
+INFERRED_SERVED_BY = [(18, 19), (20, 19), (21, 19)]
+
+
+@pytest.mark.parametrize(("served", "llvm_tools"), INFERRED_SERVED_BY, indirect=["llvm_tools"])
+@pytest.mark.parametrize("name", ["hello", "eh", "hello_debug"])
+def test_llvm_jitlink_inferred_rows_serve_their_tested_neighbour(
+    served: int,
+    name: str,
+    llvm_tools: LLVMTools,
+    programs: InteropPrograms,
+    orcrt_executor: Path,
+    jitlink: RunJitlink,
+) -> None:
+    """orcrt-executor told 18, 20 or 21 serves LLVM 19's llvm-jitlink: eh-frames registered
+    (eh.o catches), debug objects registered (-g), process symbols resolved."""
+    program = PROGRAMS[name]
+    run = jitlink(llvm_tools, orcrt_executor, [str(programs[name])], serve=served)
+    assert (run.stdout, run.returncode, run.stderr) == (program.stdout, program.returncode, ""), (
+        _show(run)
+    )
+    assert (run.executor_status, run.executor_stderr) == (0, ""), _show(run)

@@ -14,10 +14,7 @@ from protocol import (
     DISPATCH_CTX_SYMBOL,
     DISPATCH_FN_SYMBOL,
     DYLIB_MANAGER_INSTANCE_SYMBOL,
-    LLVM14_BOOTSTRAP_SYMBOLS,
-    LLVM14_REQUIRED_BOOTSTRAP_SYMBOLS,
-    LLVM22_BOOTSTRAP_SYMBOLS,
-    LLVM22_REQUIRED_BOOTSTRAP_SYMBOLS,
+    LLVM_PROTOCOLS,
     MEMORY_MANAGER_INSTANCE_SYMBOL,
     ORC_RUNTIME_SIGNATURES,
     SHARED_MEMORY_MAPPER_INSTANCE_SYMBOL,
@@ -39,20 +36,22 @@ ALL_SIGNATURES: dict[str, WrapperSignature[Any]] = {
 
 
 def test_bootstrap_symbol_lists_match_the_real_executors() -> None:
-    """14 advertises 17 distinct names and 22 advertises 34 (simple-remote-epc.md §4.1)."""
-    assert len(LLVM14_BOOTSTRAP_SYMBOLS) == len(set(LLVM14_BOOTSTRAP_SYMBOLS)) == 17
-    assert len(LLVM22_BOOTSTRAP_SYMBOLS) == len(set(LLVM22_BOOTSTRAP_SYMBOLS)) == 34
-    assert set(LLVM14_REQUIRED_BOOTSTRAP_SYMBOLS) <= set(LLVM14_BOOTSTRAP_SYMBOLS)
-    assert set(LLVM22_REQUIRED_BOOTSTRAP_SYMBOLS) <= set(LLVM22_BOOTSTRAP_SYMBOLS)
-    assert "__llvm_orc_SimpleExecutorMemoryManager_finalize_wrapper" in LLVM14_BOOTSTRAP_SYMBOLS
-    assert "__llvm_orc_SimpleExecutorMemoryManager_finalize_wrapper" not in (
-        LLVM22_BOOTSTRAP_SYMBOLS
-    )
+    """14 advertises 17 distinct names and 22 advertises 34 (simple-remote-epc.md §4.1); every
+    row advertises what its controller requires."""
+    llvm14, llvm22 = LLVM_PROTOCOLS[14].bootstrap_symbols, LLVM_PROTOCOLS[22].bootstrap_symbols
+    assert len(llvm14) == len(set(llvm14)) == 17
+    assert len(llvm22) == len(set(llvm22)) == 34
+    for row in LLVM_PROTOCOLS.values():
+        assert len(set(row.bootstrap_symbols)) == len(row.bootstrap_symbols)
+        assert set(row.required) | set(row.session_required) <= set(row.bootstrap_symbols)
+    assert "__llvm_orc_SimpleExecutorMemoryManager_finalize_wrapper" in llvm14
+    assert "__llvm_orc_SimpleExecutorMemoryManager_finalize_wrapper" not in llvm22
 
 
-@pytest.mark.parametrize("names", [LLVM14_BOOTSTRAP_SYMBOLS, LLVM22_BOOTSTRAP_SYMBOLS])
-def test_bootstrap_every_advertised_function_has_a_signature(names: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("major", list(LLVM_PROTOCOLS))
+def test_bootstrap_every_advertised_function_has_a_signature(major: int) -> None:
     """Every advertised name is either a data symbol or a wrapper with a known signature."""
+    names = LLVM_PROTOCOLS[major].bootstrap_symbols
     assert [n for n in names if n not in DATA_SYMBOLS and n not in BOOTSTRAP_SIGNATURES] == []
 
 

@@ -1,4 +1,9 @@
-"""Golden vectors: real LLVM 14/22 frames (golden_frames.txt) decode and re-encode identically."""
+"""Golden vectors: real LLVM 14-22 frames (golden_frames.txt) decode and re-encode identically.
+
+Each frame is decoded with the signatures of its own version (`protocol.LLVMProtocol.signatures`):
+the same wrapper name means different bytes in some versions (19's lookup answers symbol
+definitions, 14's addresses).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,7 @@ from hypothesis import strategies as st
 
 from protocol import (
     BOOTSTRAP_SIGNATURES,
-    LLVM14_BOOTSTRAP_SYMBOLS,
-    LLVM22_BOOTSTRAP_SYMBOLS,
+    LLVM_PROTOCOLS,
     MEMORY_FINALIZE,
     MEMORY_INITIALIZE,
     ORC_RUNTIME_SIGNATURES,
@@ -31,12 +35,12 @@ from protocol import (
     detect_setup_layout,
     encode_frame,
     encode_setup,
+    recognise_llvm_protocol,
     setup_layout_for,
 )
 from tests.protocol.helpers import decode_error_of
 
 DATA = Path(__file__).with_name("golden_frames.txt")
-SIGNATURES: dict[str, WrapperSignature[Any]] = {**BOOTSTRAP_SIGNATURES, **ORC_RUNTIME_SIGNATURES}
 
 
 class Golden(NamedTuple):
@@ -72,14 +76,25 @@ def _load() -> list[Golden]:
 
 
 GOLDEN = _load()
+
+
+def _signature(golden: Golden) -> WrapperSignature[Any]:
+    """The signature of the golden frame's wrapper in its own LLVM version."""
+    table = {**LLVM_PROTOCOLS[golden.llvm].signatures, **ORC_RUNTIME_SIGNATURES}
+    return table[golden.symbol]
+
+
 CALLS = [g for g in GOLDEN if g.kind in ("args", "result")]
 SETUPS = {g.llvm: g for g in GOLDEN if g.kind == "setup"}
 
 
-def test_golden_table_covers_both_versions_and_all_kinds() -> None:
-    """The data file holds Setup, calls and results of both LLVM versions."""
+TESTED = [major for major, row in LLVM_PROTOCOLS.items() if not row.inferred]
+
+
+def test_golden_table_covers_every_tested_version_and_all_kinds() -> None:
+    """The data file holds Setup, calls and results of every version tested on real binaries."""
     kinds = {(g.llvm, g.kind) for g in GOLDEN}
-    assert kinds == {(v, k) for v in (14, 22) for k in ("setup", "args", "result")}
+    assert kinds == {(v, k) for v in TESTED for k in ("setup", "args", "result")}
     symbols = {g.symbol for g in CALLS}
     for needed in (
         "__llvm_orc_SimpleExecutorMemoryManager_finalize_wrapper",
@@ -111,7 +126,7 @@ def test_golden_frame_decodes_and_reencodes(golden: Golden) -> None:
 @pytest.mark.parametrize("golden", CALLS, ids=lambda g: f"{g.source}-{g.kind}")
 def test_golden_payload_decodes_and_reencodes(golden: Golden) -> None:
     """Argument and result payloads decode with their signature and re-encode to the same bytes."""
-    signature = SIGNATURES[golden.symbol]
+    signature = _signature(golden)
     if golden.kind == "args":
         decode = signature.decode_args
         values = signature.decode_args(golden.payload)
@@ -129,9 +144,10 @@ def test_golden_payload_decodes_and_reencodes(golden: Golden) -> None:
     assert info.value.offset == len(golden.payload)
 
 
-@pytest.mark.parametrize("llvm", [14, 22])
+@pytest.mark.parametrize("llvm", TESTED)
 def test_golden_setup_matches_trace(llvm: int) -> None:
-    """The rebuilt Setup payload matches the trace's shown prefix and MsgSize, and round-trips."""
+    """The Setup payload matches the trace's shown prefix and MsgSize, round-trips, and names
+    exactly the symbols of its version's row."""
     golden = SETUPS[llvm]
     assert golden.payload.startswith(golden.shown_prefix)
     assert len(golden.shown_prefix) == 256
@@ -142,17 +158,30 @@ def test_golden_setup_matches_trace(llvm: int) -> None:
     assert info.triple == "x86_64-pc-linux-gnu"
     assert info.page_size == 4096
     assert dict(info.bootstrap_map) == {}
-    names = LLVM14_BOOTSTRAP_SYMBOLS if llvm == 14 else LLVM22_BOOTSTRAP_SYMBOLS
-    assert sorted(info.bootstrap_symbols) == sorted(names)
+    assert sorted(info.bootstrap_symbols) == sorted(LLVM_PROTOCOLS[llvm].bootstrap_symbols)
     assert encode_setup(info, layout) == golden.payload
 
 
-def test_golden_setup_layouts_are_incompatible() -> None:
+@pytest.mark.parametrize("llvm", TESTED)
+def test_golden_setup_is_recognised_as_its_version(llvm: int) -> None:
+    """A controller not told the version recognises it from the Setup alone; 15's Setup is
+    14's (same names, same layout, and both speak alike), so it is spoken to as 14."""
+    golden = SETUPS[llvm]
+    layout = detect_setup_layout(golden.payload)
+    row = recognise_llvm_protocol(decode_setup(golden.payload, layout), layout)
+    assert row.major == (14 if llvm == 15 else llvm)
+    assert LLVM_PROTOCOLS[llvm].signatures == row.signatures
+
+
+@pytest.mark.parametrize("llvm", TESTED)
+def test_golden_setup_layouts_are_incompatible(llvm: int) -> None:
     """Each version's Setup fails to decode in the other layout, as the real binaries do."""
+    other = {
+        SetupLayout.WITH_MAP: SetupLayout.WITHOUT_MAP,
+        SetupLayout.WITHOUT_MAP: SetupLayout.WITH_MAP,
+    }[setup_layout_for(llvm)]
     with pytest.raises(ValueError, match="SPS"):
-        decode_setup(SETUPS[14].payload, SetupLayout.WITH_MAP)
-    with pytest.raises(ValueError, match="SPS"):
-        decode_setup(SETUPS[22].payload, SetupLayout.WITHOUT_MAP)
+        decode_setup(SETUPS[llvm].payload, other)
 
 
 def _find(source: str, kind: str) -> Golden:
@@ -259,7 +288,58 @@ def test_golden_mutations_raise_only_protocol_errors(golden: Golden, data: st.Da
             payload[data.draw(st.integers(0, len(payload) - 1))] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(0, len(payload)))
     wire = bytes(payload[:cut])
-    signature = SIGNATURES[golden.symbol]
+    signature = _signature(golden)
     decode = signature.decode_args if golden.kind == "args" else signature.decode_result
     error = decode_error_of(partial(decode, wire))
     assert error is None or 0 <= error.offset <= len(wire)
+
+
+def test_golden_llvm19_lookup_answers_symbol_definitions() -> None:
+    """19.1.7's lookup_wrapper answers (addr, flags 0x10, 0) per name, address 0 for a missing
+    weak symbol (undef.o), where 14-16 answer bare addresses."""
+    row = LLVM_PROTOCOLS[19]
+    lookup = row.signatures["__llvm_orc_SimpleExecutorDylibManager_lookup_wrapper"]
+    _, _, names = lookup.decode_args(_find("llvm19-hello.txt#10", "args").payload)
+    assert [(n.name, n.required) for n in names] == [("puts", False)]
+    (puts,) = lookup.decode_result(_find("llvm19-hello.txt#11", "result").payload)
+    assert puts.addr != 0
+    assert (puts.flags, puts.target_flags) == (0x10, 0)
+    (missing,) = lookup.decode_result(_find("llvm19-undef.txt#11", "result").payload)
+    assert (missing.addr, missing.flags) == (0, 0x10)
+    old = LLVM_PROTOCOLS[16].signatures["__llvm_orc_SimpleExecutorDylibManager_lookup_wrapper"]
+    (address,) = old.decode_result(_find("llvm16-hello.txt#15", "result").payload)
+    assert address != 0
+    with pytest.raises(DecodeError):
+        old.decode_result(_find("llvm19-hello.txt#11", "result").payload)
+
+
+def test_golden_llvm19_gdb_wrapper_takes_a_bool_and_eh_frame_calls_are_direct() -> None:
+    """19.1.7 calls llvm_orc_registerJITLoaderGDBWrapper with 17 bytes (range, bool); its
+    eh-frame registration is a direct call of the bootstrap symbol of the exported name."""
+    gdb = LLVM_PROTOCOLS[19].signatures["llvm_orc_registerJITLoaderGDBWrapper"]
+    debug_object, auto_register = gdb.decode_args(
+        _find("llvm19-hello_debug.txt#20", "args").payload
+    )
+    assert debug_object.size > 0
+    assert auto_register is True
+    assert LLVM_PROTOCOLS[16].signatures[gdb.name].decode_args(bytes(16))
+    register = LLVM_PROTOCOLS[19].signatures["llvm_orc_registerEHFrameSectionWrapper"]
+    (eh_frame,) = register.decode_args(_find("llvm19-hello.txt#14", "args").payload)
+    assert eh_frame.size == 52  # CIE 24 + FDE 24 + terminator 4, as in 14 and 22
+
+
+@pytest.mark.parametrize(
+    ("source", "prots"),
+    [("llvm15-hello.txt#16", [0x01, 0x03, 0x05]), ("llvm19-hello.txt#12", [0x01, 0x05])],
+)
+def test_golden_finalize_requests_of_newer_versions(source: str, prots: list[int]) -> None:
+    """15 and 19 send finalize requests as 14 does (page-sized segments, no actions); 19 has
+    the eh-frame in the read-only segment, as 22 has."""
+    golden = _find(source, "args")
+    instance, request = _signature(golden).decode_args(golden.payload)
+    assert (
+        instance == _setup_symbols(golden.llvm)["__llvm_orc_SimpleExecutorMemoryManager_Instance"]
+    )
+    assert [s.prot for s in request.segments] == prots
+    assert all(s.size == 4096 for s in request.segments)
+    assert request.actions == ()

@@ -119,17 +119,23 @@ def test_executor_info_is_a_read_only_copy() -> None:
 
 @pytest.mark.parametrize(
     ("major", "layout"),
-    [(14, SetupLayout.WITHOUT_MAP), (15, SetupLayout.WITH_MAP), (22, SetupLayout.WITH_MAP)],
+    [
+        (14, SetupLayout.WITHOUT_MAP),
+        (15, SetupLayout.WITHOUT_MAP),
+        (16, SetupLayout.WITHOUT_MAP),
+        (19, SetupLayout.WITH_MAP),
+        (22, SetupLayout.WITH_MAP),
+    ],
 )
 def test_setup_layout_for_known_majors(major: int, layout: SetupLayout) -> None:
-    """14 has no bootstrap map; 15 and later have one."""
+    """Up to 16 there is no bootstrap map; 19 and 22 have one (their real Setups)."""
     assert setup_layout_for(major) is layout
 
 
 @pytest.mark.parametrize("major", [13, 23, 0, -1])
 def test_setup_layout_for_unknown_majors(major: int) -> None:
-    """Majors outside the known range are refused rather than guessed."""
-    with pytest.raises(ValueError, match=f"unsupported LLVM major version {major}"):
+    """Majors outside the table are refused rather than guessed; the message lists the rest."""
+    with pytest.raises(ValueError, match=rf"LLVM {major} is not supported.*14-22"):
         setup_layout_for(major)
 
 
@@ -175,7 +181,7 @@ def test_setup_detect_layout_of_each_golden(layout: SetupLayout, wire: bytes) ->
 
 def test_setup_detect_layout_of_garbage_names_both_reasons() -> None:
     """A payload that fits neither layout is a DecodeError naming both attempts."""
-    with pytest.raises(DecodeError, match=r"neither layout: LLVM 14's.*LLVM 15\+'s"):
+    with pytest.raises(DecodeError, match=r"neither layout: LLVM 14-16's.*LLVM 17\+'s"):
         detect_setup_layout(WIRE_22 + b"\x01")
 
 

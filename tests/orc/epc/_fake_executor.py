@@ -40,11 +40,7 @@ def main() -> int:
     calls = 0
     try:
         if mode != "mute":
-            names = (
-                protocol.LLVM14_BOOTSTRAP_SYMBOLS
-                if major == 14
-                else protocol.LLVM22_BOOTSTRAP_SYMBOLS
-            )
+            names = protocol.LLVM_PROTOCOLS[major].bootstrap_symbols
             omit = set(filter(None, os.environ.get("FAKE_OMIT", "").split(",")))
             symbols = {name: 0x1000 + 0x10 * i for i, name in enumerate(names) if name not in omit}
             info = protocol.ExecutorInfo(

@@ -1,9 +1,9 @@
 """Fixtures of the EPC tests: one EPC per executor kind, and the tools to look inside.
 
-Kinds (issue #9): LLVM 14's and LLVM 22's ``llvm-jitlink-executor`` over pipes (skipped with a
-reason where LLVM is not installed), orcrt's executor over pipes (LLVM 22 protocol) and over
-TCP (LLVM 14 protocol, so both generations meet orcrt), and an orcrt executor Session in this
-process (22). Every async test runs on plain asyncio and on uvloop: their pipe, socket and
+Kinds (issues #9, #13): the ``llvm-jitlink-executor`` of every LLVM version tested on real
+binaries (14, 15, 16, 19, 22) over pipes (skipped with a reason where that LLVM is not
+installed), orcrt's executor over pipes (LLVM 22 protocol) and over TCP (LLVM 14 protocol, so
+both ends of the table meet orcrt), and an orcrt executor Session in this process (22). Every async test runs on plain asyncio and on uvloop: their pipe, socket and
 child-process machinery differ.
 """
 
@@ -19,6 +19,7 @@ import pytest
 import pytest_asyncio
 import uvloop
 
+import protocol
 from actors.orc import (
     ExecutorProcessControl,
     UnansweredCall,
@@ -28,7 +29,10 @@ from actors.orc import (
 )
 from actors.testing import ListeningExecutor, executor_command
 
-KINDS = ("llvm14", "llvm22", "orcrt-pipes", "orcrt-tcp", "inprocess")
+LLVM_KINDS = tuple(
+    f"llvm{major}" for major, row in protocol.LLVM_PROTOCOLS.items() if not row.inferred
+)
+KINDS = (*LLVM_KINDS, "orcrt-pipes", "orcrt-tcp", "inprocess")
 _HERE = Path(__file__).parent
 
 
@@ -75,8 +79,9 @@ class Target:
 
     @property
     def can_read(self) -> bool:
-        """Whether the executor reads memory for us (LLVM 14's bootstrap has no reads)."""
-        return self.in_process or self.epc.llvm_major == 22
+        """Whether the executor reads memory for us (LLVM 14-19's bootstraps have no reads)."""
+        reads = protocol.ExecutorService.MEMORY_READS in self.epc.llvm_protocol.services
+        return self.in_process or reads
 
 
 @pytest_asyncio.fixture(params=KINDS)
@@ -86,7 +91,7 @@ async def target(request: pytest.FixtureRequest) -> AsyncIterator[Target]:
     unanswered: list[UnansweredCall] = []
     listening: ListeningExecutor | None = None
     epc: ExecutorProcessControl
-    if kind in ("llvm14", "llvm22"):
+    if kind in LLVM_KINDS:
         path = llvm_executor(int(kind[4:]))
         remote = await spawn_executor(path, capture_output=True, on_unanswered=unanswered.append)
         epc = remote

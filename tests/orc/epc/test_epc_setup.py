@@ -24,7 +24,10 @@ from .conftest import children, fake_executor, llvm_executor, orcrt_command
 pytestmark = [pytest.mark.timeout(30)]
 
 
-@pytest.mark.parametrize("major", [14, 22])
+TESTED = [major for major, row in protocol.LLVM_PROTOCOLS.items() if not row.inferred]
+
+
+@pytest.mark.parametrize("major", TESTED)
 @pytest.mark.asyncio
 async def test_epc_setup_generation_from_the_llvm_path(major: int) -> None:
     """A spawned LLVM executor's major comes from its path (/usr/lib/llvm-NN/...)."""
@@ -44,21 +47,48 @@ async def test_epc_setup_generation_from_the_setup_layout(major: int) -> None:
         assert epc.llvm_major == major
 
 
+@pytest.mark.parametrize("major", TESTED)
+@pytest.mark.asyncio
+@requires_x86_64
+async def test_epc_setup_recognises_llvm_executors_without_a_hint(major: int) -> None:
+    """Started through /usr/bin/env (no llvm-NN in the command), each LLVM's executor is
+    recognised from its Setup alone (15's Setup is 14's: spoken to as 14, which speaks alike),
+    and code runs: reserve, finalize, run, release, clean end."""
+    async with spawn_executor(["/usr/bin/env", str(llvm_executor(major))]) as epc:
+        assert epc.llvm_major == (14 if major == 15 else major)
+        code = return_int(major)
+        base = await epc.memory_manager.reserve(epc.page_size)
+        await epc.memory_manager.finalize([Segment(MemProt.READ | MemProt.EXEC, base, 8, code)])
+        assert await epc.run_as_main(base) == major
+        await epc.memory_manager.release([base])
+    assert epc.process is not None
+    assert epc.process.returncode == 0
+
+
+@pytest.mark.asyncio
+async def test_epc_setup_layout_of_an_inferred_row_yields_to_the_setup() -> None:
+    """Told an inferred major (17: a bootstrap map, by inference) and met with a Setup without
+    a map, the EPC believes the Setup: it speaks the row it recognises (16) instead of failing."""
+    async with spawn_executor(orcrt_command(16), llvm_major=17) as epc:
+        assert epc.llvm_major == 16
+        assert epc.llvm_protocol.setup_layout is protocol.SetupLayout.WITHOUT_MAP
+
+
 @pytest.mark.asyncio
 async def test_epc_setup_of_another_generation_is_named() -> None:
-    """LLVM 22's executor spoken to as 14: an error naming both layouts; the child is reaped."""
-    with pytest.raises(protocol.DecodeError, match=r"LLVM 15\+ layout, but LLVM 14's"):
+    """LLVM 22's executor spoken to as 14: an error naming the layout; the child is reaped."""
+    with pytest.raises(protocol.DecodeError, match=r"layout of LLVM 17-22's .*, not LLVM 14's"):
         await spawn_executor(llvm_executor(22), llvm_major=14)
     assert children() == []
 
 
 @pytest.mark.asyncio
 async def test_epc_setup_refuses_unsupported_majors_before_starting() -> None:
-    """Only the 14 and 22 protocols are spoken; others are refused without a process."""
-    with pytest.raises(ValueError, match="LLVM 18 is not supported"):
-        await spawn_executor("/usr/lib/llvm-18/bin/llvm-jitlink-executor")
-    with pytest.raises(ValueError, match="LLVM 15 is not supported"):
-        open_inprocess_executor(15)
+    """Only the table's versions (14-22) are spoken; others are refused without a process."""
+    with pytest.raises(ValueError, match=r"LLVM 13 is not supported.*14-22"):
+        await spawn_executor("/usr/lib/llvm-13/bin/llvm-jitlink-executor")
+    with pytest.raises(ValueError, match=r"LLVM 23 is not supported.*14-22"):
+        open_inprocess_executor(23)
     assert children() == []
 
 
@@ -106,7 +136,7 @@ async def test_epc_setup_optional_symbols_fail_only_their_feature(tmp_path: Path
         fake_executor("partial", 22), env={"FAKE_OMIT": ",".join(omit), "FAKE_REPORT": str(report)}
     ) as epc:
         assert epc.llvm_major == 22
-        with pytest.raises(MissingBootstrapSymbolError, match=r"deinitialize.*LLVM 14's"):
+        with pytest.raises(MissingBootstrapSymbolError, match=r"deinitialize.*LLVM 14-21's"):
             await epc.memory_manager.deinitialize([0x1000])
         with pytest.raises(MissingBootstrapSymbolError, match="read_pointers"):
             await epc.memory_access.read_pointers([0x1000])
@@ -128,14 +158,14 @@ async def test_epc_setup_check_can_be_switched_off() -> None:
 def test_epc_setup_required_tables_follow_the_reference() -> None:
     """14 needs its ten; 22 also needs memory access and run_as_void/int, but not
     deinitialize, read_pointers or the shared-memory mapper (orcv2-reference.md §4.1)."""
-    assert set(required_bootstrap_symbols(14)) == set(protocol.LLVM14_REQUIRED_BOOTSTRAP_SYMBOLS)
+    assert len(required_bootstrap_symbols(14)) == 10
     needed = set(required_bootstrap_symbols(22))
     assert {protocol.RUN_AS_VOID.name, protocol.MEM_READ_BUFFERS.name} <= needed
     assert protocol.MEMORY_DEINITIALIZE.name not in needed
     assert protocol.MEM_READ_POINTERS.name not in needed
-    assert needed <= set(protocol.LLVM22_BOOTSTRAP_SYMBOLS)
-    with pytest.raises(ValueError, match="LLVM 16 is not supported"):
-        required_bootstrap_symbols(16)
+    assert needed <= set(protocol.LLVM_PROTOCOLS[22].bootstrap_symbols)
+    with pytest.raises(ValueError, match=r"LLVM 13 is not supported.*14-22"):
+        required_bootstrap_symbols(13)
 
 
 @requires_x86_64
@@ -179,6 +209,22 @@ async def test_open_executor_session_gives_session_and_symbols() -> None:
         assert base % info.page_size == 0
     async with actors.open_executor_session(14) as executor:
         assert protocol.MEMORY_FINALIZE.name in executor.info.bootstrap_symbols
-    with pytest.raises(ValueError, match="LLVM 15 is not supported"):
-        async with actors.open_executor_session(15):
+    with pytest.raises(ValueError, match="LLVM 23 is not supported"):
+        async with actors.open_executor_session(23):
             pass
+
+
+@pytest.mark.parametrize(("spoken", "served"), [(17, 18), (18, 17)])
+@pytest.mark.asyncio
+async def test_epc_lookup_reads_either_answer_of_the_inferred_rows(
+    spoken: int, served: int
+) -> None:
+    """17 (addresses) and 18 (symbol definitions) are inferred rows with the same Setup: an
+    EPC speaking one understands an executor answering the other's way."""
+    async with spawn_executor(orcrt_command(served), llvm_major=spoken) as epc:
+        assert epc.llvm_major == spoken
+        handle = await epc.dylibs.open(None)
+        puts, missing = await epc.dylibs.lookup(handle, [("puts", True), ("no_such_fn", False)])
+        assert puts is not None
+        assert puts.address != 0
+        assert missing is None

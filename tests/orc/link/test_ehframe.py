@@ -61,6 +61,8 @@ class _SetupWithoutEHFrameActions:
     """What the plugin reads of an LLVM 22 EPC whose Setup lacks the eh-frame actions."""
 
     llvm_major = 22
+    llvm_protocol = protocol.LLVM_PROTOCOLS[22]
+    bootstrap_symbols: dict[str, int] = {}
 
     def bootstrap_address(self, name: str, detail: str = "") -> int:
         raise MissingBootstrapSymbolError(name, detail)
