@@ -6,7 +6,7 @@ LLVM's ``LLJITBuilder``: options first, then ``create()``. The executor is chose
 |---|---|
 | ``"inprocess"`` (default) | an orcrt executor Session in this process (`open_inprocess_executor`) |
 | ``"orcrt"`` | orcrt's executor in a child process (``python -m actors``), over pipes |
-| ``"llvm14"``, ``"llvm22"`` | LLVM's ``/usr/lib/llvm-NN/bin/llvm-jitlink-executor``, over pipes |
+| ``"llvm14"`` ... ``"llvm22"`` | LLVM's ``/usr/lib/llvm-NN/bin/llvm-jitlink-executor``, over pipes (any NN; 14, 15, 16, 19 and 22 are tested) |
 | a path or an argument vector | that executor, over pipes (``filedescs=R,W`` appended) |
 | an `ExecutorProcessControl` | that EPC (the JIT owns it from then on) |
 
