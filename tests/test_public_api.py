@@ -46,6 +46,9 @@ ORC_API = {
     "InProcessEPC", "JITDispatchInfo", "MissingBootstrapSymbolError", "Segment",
     "SimpleRemoteEPC", "UnansweredCall", "connect_executor", "open_inprocess_executor",
     "spawn_executor", "sps_handler",
+    # The slab memory manager of -noexec -slab-allocate (issue #14)
+    "DEFAULT_SLAB_ADDRESS", "SlabAllocation", "SlabExhaustedError", "SlabMemoryManager",
+    "parse_slab_size",
     # ObjectLinkingLayer and the link driver (issue #10): PLAN.md contract 4
     "DebugObjectPlugin", "EHFrameRegistrationPlugin", "EPCDynamicLibrarySearchGenerator",
     "GraphDumpPlugin",
@@ -75,6 +78,11 @@ JITLINK_API = {
     "is_initializer_section", "keep_bounded_sections_alive", "keep_initializers_alive", "link",
     "mark_live", "object_interface", "optimize_got_and_stubs", "prune", "read_object",
     "relocation_name", "split_eh_frame", "DependenceGroup", "dependence_groups",
+    # The -check language (issue #14)
+    "AddressLookup", "CapstoneDecoder", "CheckExpressionError", "CheckFileReport",
+    "CheckRegistrationError", "CheckResult", "CheckRule", "Checker", "DEFAULT_CHECK_NAME",
+    "DecodedInstruction", "DecoderUnavailableError", "InstructionDecoder", "LinkedAddresses",
+    "LinkedFile", "MemoryReader", "MemoryRegion", "Operand", "read_check_rules",
     "ARCHIVE_MAGIC", "Archive", "ArchiveMember", "is_archive", "read_archive",
 }  # fmt: skip
 

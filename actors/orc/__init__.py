@@ -136,6 +136,11 @@ if TYPE_CHECKING:
     from ._session import SearchOrderItem as SearchOrderItem
     from ._session import open_execution_session as open_execution_session
     from ._session_blocking import ExecutionSessionBlocking as ExecutionSessionBlocking
+    from ._slab import DEFAULT_SLAB_ADDRESS as DEFAULT_SLAB_ADDRESS
+    from ._slab import SlabAllocation as SlabAllocation
+    from ._slab import SlabExhaustedError as SlabExhaustedError
+    from ._slab import SlabMemoryManager as SlabMemoryManager
+    from ._slab import parse_slab_size as parse_slab_size
     from ._static_library import (
         StaticLibraryDefinitionGenerator as StaticLibraryDefinitionGenerator,
     )
@@ -209,6 +214,11 @@ _EXPORTS: dict[str, str] = {
     "ExecutorExit": "_epc_process",
     "ExecutorProcess": "_epc_process",
     "SimpleRemoteEPC": "_epc_wire",
+    "DEFAULT_SLAB_ADDRESS": "_slab",
+    "SlabAllocation": "_slab",
+    "SlabExhaustedError": "_slab",
+    "SlabMemoryManager": "_slab",
+    "parse_slab_size": "_slab",
     # The object linking layer and the link driver (issue #10).
     "EPCDynamicLibrarySearchGenerator": "_epc_generator",
     "register_jit_dispatch_handlers": "_jit_dispatch",

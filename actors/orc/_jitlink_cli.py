@@ -113,6 +113,28 @@ OPTIONS: tuple[Option, ...] = (
            default=False),
     Option("show-entry-es", Kind.FLAG, "Print the session's state after the entry lookup",
            default=False),
+    # The testing options (issue #14; read by _jitlink_testing).
+    Option("check", Kind.LIST, "File of rules ('# jitlink-check: ...' lines) to check once "
+           "the entry point is linked", "file"),
+    Option("check-name", Kind.VALUE, "Check the rules on lines starting '# <name>:'", "name",
+           "jitlink-check"),
+    Option("slab-allocate", Kind.VALUE, "Link into a slab of this size (Kb, Mb or Gb; Kb "
+           "when bare) in this process's memory (needs -noexec)", "size"),
+    Option("slab-address", Kind.VALUE, "Where the slab pretends to start (needs "
+           "-slab-allocate and -noexec)", "address"),
+    Option("slab-page-size", Kind.VALUE, "The slab's page size (needs -slab-allocate)",
+           "bytes"),
+    Option("abs", Kind.ORDERED, "Define an absolute symbol in the current JITDylib",
+           "name=address"),
+    Option("define-abs", Kind.ORDERED, "LLVM 14's name for -abs", "name=address"),
+    Option("alias", Kind.ORDERED, "Make alias another name of aliasee (in the current or "
+           "the named JITDylibs)", "[jd:]alias=[jd:]aliasee"),
+    Option("phony-externals", Kind.FLAG, "Resolve every otherwise missing symbol to 0",
+           default=False),
+    Option("show-addrs", Kind.FLAG, "Print the registered symbol, section, GOT and stub "
+           "addresses", default=False),
+    Option("show-sizes", Kind.FLAG, "Print the graphs' total size before pruning and after "
+           "fixups", default=False),
     Option("args", Kind.REST, "The program's arguments (the rest of the command line)",
            "args..."),
     Option("help", Kind.HELP, "Show this help"),

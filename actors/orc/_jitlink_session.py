@@ -15,9 +15,12 @@ What ``llvm-jitlink`` does between parsing and exiting (orcv2-reference.md §5),
    definition fails here, naming both objects); a ``.a`` input is a static archive whose
    members join as lookups need them;
 4. the entry point looked up (all JITDylibs, all symbols): this links everything it reaches;
-5. ``-noexec`` stops here (status 0); otherwise ``main(argc, argv)`` runs with the
+5. the testing options' reports and ``-check`` rules (`_jitlink_testing`: which also supplies
+   the slab memory manager of ``-slab-allocate``, the ``-abs``/``-alias`` definitions met
+   in step 3, and ``-phony-externals``); a failed rule makes the status 1;
+6. ``-noexec`` stops here (status 0); otherwise ``main(argc, argv)`` runs with the
    ``-args``, and its result, reduced to 8 bits, is the exit status;
-6. the session ends: memory released, the executor told to exit (it ends cleanly).
+7. the session ends: memory released, the executor told to exit (it ends cleanly).
 
 Errors: each one is one line on stderr, ``orcrt-jitlink: error: <what>``, naming the file
 or symbol, and the status is 1. A link failure is printed where it is reported (the session's
@@ -51,6 +54,7 @@ from ._jitdylib import JITDylib
 
 if TYPE_CHECKING:
     from ._jitlink_cli import CommandLine
+    from ._jitlink_testing import TestingSetup
     from ._object_layer import ObjectLinkingLayer
     from ._session import ExecutionSession
 
@@ -111,6 +115,7 @@ class _Run:
         self.reported = 0
         self.executor_gone = False
         self.added: dict[JITDylib, list[str]] = {}
+        self.testing: TestingSetup | None = None  # the testing options (made in main)
 
     # -- errors -----------------------------------------------------------------------------
 
@@ -151,6 +156,11 @@ class _Run:
             )
         if cmd.flag("noexec") and cmd.program_args:
             self.warn("Warning: --args passed to -noexec run will be ignored.")
+        from ._jitlink_testing import TestingSetup
+
+        self.testing = TestingSetup(cmd)
+        for warning in self.testing.warnings:
+            self.warn(warning)
         from ._session import open_execution_session
 
         epc = await self.open_executor()
@@ -205,7 +215,13 @@ class _Run:
         from ._object_layer import ObjectLinkingLayer
 
         cmd = self.cmd
-        layer = ObjectLinkingLayer(es)
+        testing = self.testing
+        assert testing is not None
+        # A slab is controller memory: nothing there is registered with the executor.
+        slab = testing.slab
+        layer = ObjectLinkingLayer(es, slab, eh_frame_registration=slab is None)
+        if testing.plugin is not None:
+            layer.add_plugin(testing.plugin)
         pattern = cmd.text("show-graphs")
         if cmd.flag("show-graph") or pattern is not None:
             from ._link_dump import GraphDumpPlugin
@@ -214,7 +230,9 @@ class _Run:
         debugger = cmd.values["debugger-support"]
         if debugger is None:
             debugger = not cmd.flag("noexec")  # llvm-jitlink's default
-        if debugger:
+        if debugger and slab is not None:
+            self.warn("Warning: -debugger-support is ignored with -slab-allocate")
+        elif debugger:
             from ._link_debug import DebugObjectPlugin
 
             try:
@@ -234,6 +252,10 @@ class _Run:
             tail.append((process, _EXPORTED))
         main_jd = await es.create_jitdylib("main")
         await main_jd.set_link_order(tail)
+        if testing.phony_externals:
+            from ._jitlink_testing import PhonyExternalsGenerator
+
+            await main_jd.add_generator(PhonyExternalsGenerator())
         jds = [main_jd]
         # Linking builds graphs full of reference cycles (blocks, symbols, edges) that live
         # until the link ends; the cyclic collector walking them mid-link is wasted time
@@ -257,6 +279,8 @@ class _Run:
             return 1  # an error without a caller (e.g. in a link the entry did not need)
         if cmd.flag("show-entry-es"):
             print(await es.dump(), end="", flush=True)
+        if await testing.after_lookup(self.prog):
+            return 1  # a -check rule failed (printed)
         if cmd.flag("noexec"):
             return 0
         sys.stdout.flush()
@@ -277,9 +301,10 @@ class _Run:
         jds: list[JITDylib],
         tail: list[tuple[JITDylib, JITDylibLookupFlags]],
     ) -> int | None:
-        """Add the inputs, ``-jd``, ``-L`` and ``-l`` in command-line order; a status if
-        adding failed (the error is printed), else None."""
+        """Add the inputs, ``-jd``, ``-L``, ``-l``, ``-abs`` and ``-alias`` in command-line
+        order; a status if adding failed (the error is printed), else None."""
         from ._epc_generator import EPCDynamicLibrarySearchGenerator
+        from ._jitlink_testing import TESTING_INPUTS
 
         search: dict[JITDylib, list[Path]] = {current: []}
         for kind, value in self.cmd.inputs:
@@ -291,6 +316,9 @@ class _Run:
                     jds.append(found)
                 current = found
                 search.setdefault(current, [])
+            elif kind in TESTING_INPUTS:
+                assert self.testing is not None
+                await self.testing.define(es, current, kind, value)
             elif kind == "L":
                 directory = Path(value)
                 if not await asyncio.to_thread(directory.is_dir):

@@ -26,6 +26,9 @@ Theory of operation
 - `dependence_groups` gives, per block of definitions, the names its code and data reach (what
   ORC records so that lookups become Ready only when their dependencies are).
 - `dump_graph` prints a graph the way ``llvm-jitlink -show-graph`` does.
+- `Checker` evaluates llvm-jitlink's ``-check`` rules (``# jitlink-check: ...`` lines, read by
+  `read_check_rules`) against what `LinkedAddresses` recorded from the linked graphs (its
+  post-fixup pass) and the linked memory; ``decode_operand`` uses `CapstoneDecoder`.
 - `read_archive` splits a static archive (``.a``) into members and indexes which member
   defines which symbol (for ``StaticLibraryDefinitionGenerator``).
 
@@ -40,6 +43,21 @@ from __future__ import annotations
 
 from ._archive import ARCHIVE_MAGIC, Archive, ArchiveMember, is_archive, read_archive
 from ._builder import COMMON_SECTION, GOT_SYMBOL, MAX_SECTION_SIZE, read_object
+from ._checker import (
+    DEFAULT_CHECK_NAME,
+    AddressLookup,
+    Checker,
+    CheckExpressionError,
+    CheckFileReport,
+    CheckResult,
+    CheckRule,
+    InstructionDecoder,
+    MemoryReader,
+    MemoryRegion,
+    read_check_rules,
+)
+from ._checker_decode import CapstoneDecoder, DecodedInstruction, DecoderUnavailableError, Operand
+from ._checker_info import CheckRegistrationError, LinkedAddresses, LinkedFile
 from ._dependencies import DependenceGroup, dependence_groups
 from ._dump import dump_graph
 from ._ehframe import EH_FRAME_SECTION, split_eh_frame
@@ -91,6 +109,7 @@ from ._x86_64 import EdgeKind, relocation_name
 __all__ = [
     "ARCHIVE_MAGIC",
     "COMMON_SECTION",
+    "DEFAULT_CHECK_NAME",
     "DEFAULT_PAGE_SIZE",
     "EH_FRAME_SECTION",
     "GOT_SECTION",
@@ -99,10 +118,20 @@ __all__ = [
     "MAX_SECTION_SIZE",
     "STUBS_SECTION",
     "TLSINFO_SECTION",
+    "AddressLookup",
     "AllocationRequest",
     "Archive",
     "ArchiveMember",
     "Block",
+    "CapstoneDecoder",
+    "CheckExpressionError",
+    "CheckFileReport",
+    "CheckRegistrationError",
+    "CheckResult",
+    "CheckRule",
+    "Checker",
+    "DecodedInstruction",
+    "DecoderUnavailableError",
     "DefinedSymbol",
     "DependenceGroup",
     "Edge",
@@ -110,6 +139,7 @@ __all__ = [
     "FixupOverflowError",
     "GraphLinker",
     "InitSection",
+    "InstructionDecoder",
     "JITLinkError",
     "LayoutError",
     "Lifetime",
@@ -117,9 +147,14 @@ __all__ = [
     "LinkPhase",
     "LinkResult",
     "Linkage",
+    "LinkedAddresses",
+    "LinkedFile",
     "MemProt",
+    "MemoryReader",
+    "MemoryRegion",
     "ObjectFormatError",
     "ObjectInterface",
+    "Operand",
     "Pass",
     "PassConfiguration",
     "Scope",
@@ -147,6 +182,7 @@ __all__ = [
     "optimize_got_and_stubs",
     "prune",
     "read_archive",
+    "read_check_rules",
     "read_object",
     "relocation_name",
     "split_eh_frame",
