@@ -25,10 +25,9 @@ import contextlib
 import os
 import re
 import sys
-from collections.abc import Callable, Coroutine, Generator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
@@ -37,6 +36,7 @@ from ._epc import ExecutorProcessControl
 from ._flags import JITDylibLookupFlags
 from ._lljit import LLJIT, LLLazyJIT
 from ._names import Name
+from ._opener import Opener
 
 if TYPE_CHECKING:
     import actors
@@ -309,41 +309,14 @@ class LLLazyJITBuilder(LLJITBuilder):
         return {"lazy_reexports": manager, "cod_layer": cod}
 
 
-class JITOpener(Generic[J]):
+class JITOpener(Opener[J]):
     """What `open_lljit`/`open_lllazyjit`/``.open()`` return: await it for the JIT, or use
     it as an async context manager (the JIT closes when the block ends), or
     ``portal.enter(...)`` it. Awaited or entered at most once.
     """
 
-    def __init__(self, start: Coroutine[Any, Any, J]) -> None:
-        self._start: Coroutine[Any, Any, J] | None = start
-        self._jit: J | None = None
-
-    def __del__(self) -> None:
-        if self._start is not None:
-            self._start.close()  # never awaited: no "coroutine was never awaited" warning
-
-    def _take(self) -> Coroutine[Any, Any, J]:
-        start, self._start = self._start, None
-        if start is None:
-            raise RuntimeError("this JIT opener was awaited already")
-        return start
-
-    def __await__(self) -> Generator[Any, None, J]:
-        return self._take().__await__()
-
-    async def __aenter__(self) -> J:
-        self._jit = await self._take()
-        return self._jit
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._jit is not None:
-            await self._jit.close()
+    async def _close(self, resource: J) -> None:
+        await resource.close()
 
 
 def open_lljit(**options: Any) -> JITOpener[LLJIT]:
