@@ -60,6 +60,9 @@ ORC_API = {
     "IRModule", "IRTarget", "IRTransformLayer", "LazyReexportsManager", "ModuleTransform",
     "ObjectEmitter", "PartitionFunction", "compile_requested", "compile_whole_module",
     "lazy_reexports", "optimize",
+    "FunctionSignature", "GenericPlatform", "JITFunction", "JITOpener", "LLJIT", "LLJITBlocking",
+    "LLJITBuilder", "LLLazyJIT", "LLLazyJITBuilder", "ScalarType", "open_lljit",
+    "open_lllazyjit",
 }  # fmt: skip
 
 # The JIT linker's pure core (issue #10): PLAN.md contract 3.

@@ -19,6 +19,9 @@ Theory of operation
 - Definition generators run outside the lock, in the looking-up task, one lookup at a time
   per generator; the dependency graph makes a symbol Ready once everything it depends on is
   emitted, cycles included, in time linear in the graph's size.
+- `LLJIT`/`LLLazyJIT` (``open_lljit``, ``open_lllazyjit``) put it all together: one
+  object owning a session, an executor, the layers, static initialization, and Python
+  callables for JIT'd functions (``jit.function("add", "int(int, int)")``).
 - Layers (object linking, IR compilation, lazy reexports) make units; an
   ``ExecutorProcessControl`` (EPC) reaches the process where code runs (LLVM's or orcrt's
   executor over pipes or TCP, or this process).
@@ -83,6 +86,9 @@ if TYPE_CHECKING:
     from ._flags import SymbolLookupFlags as SymbolLookupFlags
     from ._flags import SymbolLookupSet as SymbolLookupSet
     from ._flags import SymbolState as SymbolState
+    from ._function import FunctionSignature as FunctionSignature
+    from ._function import JITFunction as JITFunction
+    from ._function import ScalarType as ScalarType
     from ._generators import DefinitionGenerator as DefinitionGenerator
     from ._generators import LookupState as LookupState
     from ._generators import ReexportsGenerator as ReexportsGenerator
@@ -107,6 +113,15 @@ if TYPE_CHECKING:
     from ._link_ehframe import EHFrameRegistrationPlugin as EHFrameRegistrationPlugin
     from ._link_plugin import LinkedGraph as LinkedGraph
     from ._link_plugin import LinkPlugin as LinkPlugin
+    from ._lljit import LLJIT as LLJIT
+    from ._lljit import LLJITBlocking as LLJITBlocking
+    from ._lljit import LLLazyJIT as LLLazyJIT
+    from ._lljit_builder import JITOpener as JITOpener
+    from ._lljit_builder import LLJITBuilder as LLJITBuilder
+    from ._lljit_builder import LLLazyJITBuilder as LLLazyJITBuilder
+    from ._lljit_builder import open_lljit as open_lljit
+    from ._lljit_builder import open_lllazyjit as open_lllazyjit
+    from ._lljit_platform import GenericPlatform as GenericPlatform
     from ._materialization import MaterializationResponsibility as MaterializationResponsibility
     from ._materialization import (
         MaterializationResponsibilityBlocking as MaterializationResponsibilityBlocking,
@@ -232,6 +247,18 @@ _EXPORTS: dict[str, str] = {
     "optimize": "_ir_layers",
     "LazyReexportsManager": "_lazy",
     "lazy_reexports": "_lazy",
+    "FunctionSignature": "_function",
+    "JITFunction": "_function",
+    "ScalarType": "_function",
+    "LLJIT": "_lljit",
+    "LLJITBlocking": "_lljit",
+    "LLLazyJIT": "_lljit",
+    "JITOpener": "_lljit_builder",
+    "LLJITBuilder": "_lljit_builder",
+    "LLLazyJITBuilder": "_lljit_builder",
+    "open_lljit": "_lljit_builder",
+    "open_lllazyjit": "_lljit_builder",
+    "GenericPlatform": "_lljit_platform",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -179,7 +179,7 @@ class CompileOnDemandLayer(IRLayer):
             partition = expand_partition(source, set(chosen) & remaining, remaining)
             if with_init:
                 partition |= source.variables & remaining  # the init arrays use them
-        if not partition:
+        if not partition and not with_init:  # the init arrays alone make a module
             raise ValueError(
                 f"the partition function chose nothing of {sorted(wanted)} in {source.module.name}"
             )
@@ -190,7 +190,8 @@ class CompileOnDemandLayer(IRLayer):
         }
         rest = {name: flags for name, flags in mr.symbols.items() if name not in kept}
         if rest:
-            rest_init = init if init is not None and not with_init else None
+            # The unit's symbols are interned names: its init symbol must be one of them.
+            rest_init = next((n for n in rest if str(n) == init), None) if not with_init else None
             await mr.replace(_PartitioningUnit(self, source, rest, rest_init))
         name = f"{source.module.name}.part{next(self._partitions)}"
         module = await asyncio.to_thread(

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Coroutine, Generator, Mapping, Sequence
-from types import TracebackType
-from typing import Any, Final, Generic, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final, TypeVar
 
 import protocol
 
@@ -22,6 +21,7 @@ from ._epc import ExecutorProcessControl, check_llvm_major, llvm_major_from_path
 from ._epc_handlers import Handler, Unanswered
 from ._epc_process import ExecutorProcess, start_executor_process
 from ._epc_wire import LinkProtocol, SimpleRemoteEPC
+from ._opener import Opener
 
 __all__ = [
     "DEFAULT_SETUP_TIMEOUT",
@@ -37,7 +37,7 @@ DEFAULT_SETUP_TIMEOUT: Final = 10.0
 """Seconds an executor may take from start (or connection) to its Setup."""
 
 
-class EPCOpener(Generic[E]):
+class EPCOpener(Opener[E]):
     """What the EPC factories return: await it for the EPC, or use it as an async context
     manager (the EPC disconnects when the block ends).
 
@@ -48,35 +48,8 @@ class EPCOpener(Generic[E]):
     Awaited (or entered) at most once.
     """
 
-    def __init__(self, start: Coroutine[Any, Any, E]) -> None:
-        self._start: Coroutine[Any, Any, E] | None = start
-        self._epc: E | None = None
-
-    def __del__(self) -> None:
-        if self._start is not None:
-            self._start.close()  # never awaited: no "coroutine was never awaited" warning
-
-    def _take(self) -> Coroutine[Any, Any, E]:
-        start, self._start = self._start, None
-        if start is None:
-            raise RuntimeError("this EPC factory call was awaited already")
-        return start
-
-    def __await__(self) -> Generator[Any, None, E]:
-        return self._take().__await__()
-
-    async def __aenter__(self) -> E:
-        self._epc = await self._take()
-        return self._epc
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._epc is not None:
-            await self._epc.disconnect()
+    async def _close(self, resource: E) -> None:
+        await resource.disconnect()
 
 
 async def open_pipe_link(

@@ -104,7 +104,7 @@ class IRLayer(abc.ABC):
         module: object,
         *,
         name: str | None = None,
-    ) -> None:
+    ) -> str | None:
         """Define ``module``'s symbols in a JITDylib, lazily (module docstring).
 
         Args:
@@ -113,6 +113,10 @@ class IRLayer(abc.ABC):
                 ``llvmlite.binding.ModuleRef`` (printed: yours stays yours) or an `IRModule`.
             name: the module's name (errors, object names); default: its own.
 
+        Returns:
+            The module's init symbol (``$.<module>.__inits.<n>``) if it has static
+            constructors or destructors, else None: a platform looks it up to link them.
+
         Raises:
             ValueError: the IR does not parse or verify, or its data layout is not the
                 target's (the message names the module).
@@ -120,15 +124,16 @@ class IRLayer(abc.ABC):
             DuplicateDefinitionError: it defines a strong symbol the JITDylib already has.
         """
         ir, interface = await asyncio.to_thread(_load, module, self.target, name)
-        await self.add_module(target, ir, interface)
+        return await self.add_module(target, ir, interface)
 
     async def add_module(
         self,
         target: JITDylib | ResourceTracker,
         module: IRModule,
         interface: ModuleInterface | None = None,
-    ) -> None:
-        """`add` for a module already loaded (``interface`` is computed if not given)."""
+    ) -> str | None:
+        """`add` for a module already loaded (``interface`` is computed if not given); the
+        init symbol, as `add`."""
         if interface is None:
             interface = await asyncio.to_thread(module_interface, module)
         init = None
@@ -139,6 +144,7 @@ class IRLayer(abc.ABC):
             await target.jitdylib.define(unit, target)
         else:
             await target.define(unit)
+        return init
 
 
 def _load(module: object, target: IRTarget, name: str | None) -> tuple[IRModule, ModuleInterface]:

@@ -139,10 +139,29 @@ class LazyReexportsManager(ResourceManager):
         return self._reentry.reentries if self._reentry is not None else 0
 
     @property
-    def error_handler(self) -> int:
-        """Where calls go when the controller cannot be reached (the fallback)."""
+    def fallback(self) -> int:
+        """Where calls go when the controller cannot be reached (the error handler given
+        at creation, or the abort thunk)."""
         assert self._reentry is not None
         return self._reentry.fallback
+
+    @property
+    def error_handler(self) -> int | None:
+        """Where calls continue, with their arguments, when a body fails to materialize
+        (LLVM's ``ErrorHandlerAddr``); None: code that prints which function failed and
+        aborts the executor. Settable (an executor address, or None), e.g. to a function
+        JIT'd after the manager was made.
+
+        Raises:
+            ValueError: (setting) not a non-zero u64.
+        """
+        assert self._reentry is not None
+        return self._reentry.error_handler
+
+    @error_handler.setter
+    def error_handler(self, address: int | None) -> None:
+        assert self._reentry is not None
+        self._reentry.error_handler = address
 
     def lazy_reexports(
         self,

@@ -160,6 +160,19 @@ class ReentryManager(Generic[T]):
         """How many reentry calls arrived so far (first calls through stubs)."""
         return self._reentries
 
+    @property
+    def error_handler(self) -> int | None:
+        """Where calls continue when ``resolve`` fails (None: the abort thunk naming the
+        function). Settable at any time, e.g. to a function JIT'd after creation; calls
+        already answered keep what they got."""
+        return self._error_handler
+
+    @error_handler.setter
+    def error_handler(self, address: int | None) -> None:
+        if address is not None and not 0 < address < 1 << 64:
+            raise ValueError(f"error handler address {address!r} is not a non-zero u64")
+        self._error_handler = address
+
     async def allocate(self, targets: Sequence[T]) -> list[int]:
         """One trampoline per target, in order; each calls back about its target.
 

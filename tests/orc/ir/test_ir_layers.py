@@ -1,58 +1,64 @@
-"""IRCompiler and the IR layers, without an executor: a fake object layer resolves every
-symbol an object defines at made-up addresses."""
+"""IRCompiler and the IR layers over the real ObjectLinkingLayer, with an orcrt executor in
+this process: modules compile when first looked up, and their code runs."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import attrs
 import pytest
 import pytest_asyncio
 
 from actors.orc import (
     DuplicateDefinitionError,
     ExecutionSession,
-    ExecutorSymbolDef,
+    ExecutorProcessControl,
     FailedToMaterializeError,
     IRCompileLayer,
     IRCompiler,
     IRModule,
     IRTransformLayer,
-    JITSymbolFlags,
-    MaterializationResponsibility,
+    JITDylibLookupFlags,
+    ObjectLinkingLayer,
+    SymbolLookupFlags,
+    SymbolLookupSet,
     open_execution_session,
+    open_inprocess_executor,
     optimize,
 )
 from actors.orc._ir import load_module
 from actors.orc.jitlink import object_interface, read_object
 
 COMPILER = IRCompiler("x86_64-pc-linux-gnu", opt_level=0)
-MSEO = JITSymbolFlags.MATERIALIZATION_SIDE_EFFECTS_ONLY
 
 
-class FakeObjectLayer:
-    """Resolves what the object defines at 0x1000, 0x1010, ...; keeps the objects."""
+@attrs.define
+class Layers:
+    """A session over an in-process executor, its ObjectLinkingLayer, and the objects the
+    compile layers made (by module name)."""
 
-    def __init__(self) -> None:
-        self.objects: dict[str, bytes] = {}
+    es: ExecutionSession
+    epc: ExecutorProcessControl
+    objects: ObjectLinkingLayer
+    compiled: dict[str, bytes] = attrs.Factory(dict)
 
-    async def emit(self, mr: MaterializationResponsibility, obj: bytes, name: str) -> None:
-        self.objects[name] = obj
-        defined = object_interface(obj, name).symbols
-        resolved = {}
-        for index, (symbol, flags) in enumerate(sorted(mr.symbols.items(), key=str)):
-            if flags & MSEO:
-                continue
-            assert str(symbol) in defined, f"{symbol} not in {name}"
-            resolved[symbol] = ExecutorSymbolDef(0x1000 + 16 * index, flags)
-        await mr.notify_resolved(resolved)
-        await mr.notify_emitted()
+    def compile_layer(self) -> IRCompileLayer:
+        layer = IRCompileLayer(self.es, self.objects, COMPILER)
+        layer.on_compiled = lambda module, obj: self.compiled.__setitem__(module.name, obj)
+        return layer
+
+    async def run(self, name: str, jd: object) -> int:
+        """Call ``int name()`` (as main: extra arguments are ignored)."""
+        found = await self.es.lookup(jd, [name])  # type: ignore[arg-type]
+        return await self.epc.run_as_main(found[self.es.intern(name)].address)
 
 
 @pytest_asyncio.fixture
-async def es() -> AsyncIterator[ExecutionSession]:
+async def layers() -> AsyncIterator[Layers]:
     errors: list[BaseException] = []
-    async with open_execution_session(error_reporter=errors.append) as session:
-        yield session
+    epc = await open_inprocess_executor()
+    async with open_execution_session(epc=epc, error_reporter=errors.append) as es:
+        yield Layers(es, epc, ObjectLinkingLayer(es))
 
 
 def symbols_of(obj: bytes) -> set[str]:
@@ -60,7 +66,7 @@ def symbols_of(obj: bytes) -> set[str]:
 
 
 F = "define i32 @f(i32 %x) {\n  %r = add i32 %x, 0\n  ret i32 %r\n}\n"
-G = "define i32 @g() {\n  %r = call i32 @f(i32 1)\n  ret i32 %r\n}\ndeclare i32 @f(i32)\n"
+G = "define i32 @g() {\n  %r = call i32 @f(i32 41)\n  ret i32 %r\n}\ndeclare i32 @f(i32)\n"
 
 
 def test_ir_compiler_emits_elf_objects() -> None:
@@ -80,76 +86,93 @@ def test_ir_compiler_refuses_bad_settings() -> None:
 
 
 @pytest.mark.asyncio
-async def test_ir_compile_layer_compiles_on_first_lookup_only(es: ExecutionSession) -> None:
-    """add defines the interface and compiles nothing; the first lookup compiles once."""
-    objects = FakeObjectLayer()
-    layer = IRCompileLayer(es, objects, COMPILER)
-    compiled: list[str] = []
-    layer.on_compiled = lambda module, obj: compiled.append(module.name)
-    jd = await es.create_jitdylib("main")
+async def test_ir_compile_layer_compiles_on_first_lookup_only(layers: Layers) -> None:
+    """add defines the interface and compiles nothing; the first lookup compiles once and
+    links (g's call to f links f's module too); the code runs."""
+    layer = layers.compile_layer()
+    jd = await layers.es.create_jitdylib("main")
     await layer.add(jd, F, name="mf")
     await layer.add(jd, G, name="mg")
-    assert compiled == []
-    await es.lookup(jd, ["g"])
-    assert compiled == ["mg"]
-    await es.lookup(jd, ["f", "g"])
-    assert compiled == ["mg", "mf"]
+    assert layers.compiled == {}
+    assert await layers.run("g", jd) == 41
+    assert list(layers.compiled) == ["mg", "mf"]
+    await layers.es.lookup(jd, ["f", "g"])
+    assert list(layers.compiled) == ["mg", "mf"]
 
 
 @pytest.mark.asyncio
-async def test_ir_layer_add_rejects_duplicate_strong_definitions(es: ExecutionSession) -> None:
+async def test_ir_layer_add_rejects_duplicate_strong_definitions(layers: Layers) -> None:
     """A second strong f is refused at add time (ORC's linker rules)."""
-    layer = IRCompileLayer(es, FakeObjectLayer(), COMPILER)
-    jd = await es.create_jitdylib("main")
+    layer = layers.compile_layer()
+    jd = await layers.es.create_jitdylib("main")
     await layer.add(jd, F, name="one")
     with pytest.raises(DuplicateDefinitionError, match="duplicate definition of symbol 'f'"):
         await layer.add(jd, F, name="two")
 
 
 @pytest.mark.asyncio
-async def test_ir_layer_discards_overridden_weak_definitions(es: ExecutionSession) -> None:
-    """A weak definition that loses to a later strong one is not emitted by its module."""
-    objects = FakeObjectLayer()
-    layer = IRCompileLayer(es, objects, COMPILER)
-    jd = await es.create_jitdylib("main")
+async def test_ir_layer_discards_overridden_weak_definitions(layers: Layers) -> None:
+    """A weak definition that loses to a later strong one is not emitted by its module; the
+    strong one runs."""
+    layer = layers.compile_layer()
+    jd = await layers.es.create_jitdylib("main")
     weak = "define weak i32 @w() {\n  ret i32 1\n}\ndefine i32 @other() {\n  ret i32 2\n}\n"
     await layer.add(jd, weak, name="weak")
     await layer.add(jd, "define i32 @w() {\n  ret i32 3\n}\n", name="strong")
-    await es.lookup(jd, ["other", "w"])
-    assert symbols_of(objects.objects["weak"]) == {"other"}
-    assert "w" in symbols_of(objects.objects["strong"])
+    assert await layers.run("other", jd) == 2
+    assert await layers.run("w", jd) == 3
+    assert symbols_of(layers.compiled["weak"]) == {"other"}
+    assert "w" in symbols_of(layers.compiled["strong"])
 
 
 @pytest.mark.asyncio
-async def test_ir_transform_layer_runs_the_optimizer_first(es: ExecutionSession) -> None:
+async def test_ir_transform_layer_runs_the_optimizer_first(layers: Layers) -> None:
     """optimize(2) folds ``add %x, 0`` before the module is compiled."""
-    objects = FakeObjectLayer()
-    compile_layer = IRCompileLayer(es, objects, COMPILER)
+    compile_layer = layers.compile_layer()
     seen: list[IRModule] = []
     compile_layer.on_compiled = lambda module, obj: seen.append(module)
-    layer = IRTransformLayer(es, compile_layer, optimize(2))
+    layer = IRTransformLayer(layers.es, compile_layer, optimize(2))
     assert layer.target == COMPILER.target
-    jd = await es.create_jitdylib("main")
+    jd = await layers.es.create_jitdylib("main")
     await layer.add(jd, F, name="m")
-    await es.lookup(jd, ["f"])
+    await layers.es.lookup(jd, ["f"])
     (module,) = seen
     assert "add i32" not in module.text
     assert "ret i32 %x" in module.text
 
 
 @pytest.mark.asyncio
-async def test_ir_transform_failure_fails_the_lookup(es: ExecutionSession) -> None:
+async def test_ir_transform_failure_fails_the_lookup(layers: Layers) -> None:
     """A transform that raises fails the module's symbols (the lookup), nothing compiles."""
 
     def broken(module: object) -> None:
         raise RuntimeError("transform broke")
 
-    objects = FakeObjectLayer()
-    layer = IRTransformLayer(es, IRCompileLayer(es, objects, COMPILER), broken)
-    jd = await es.create_jitdylib("main")
+    layer = IRTransformLayer(layers.es, layers.compile_layer(), broken)
+    jd = await layers.es.create_jitdylib("main")
     await layer.add(jd, F, name="m")
     with pytest.raises(FailedToMaterializeError, match=r"\(main, \{ f \}\)"):
-        await es.lookup(jd, ["f"])
-    assert objects.objects == {}
+        await layers.es.lookup(jd, ["f"])
+    assert layers.compiled == {}
     with pytest.raises(ValueError, match=r"optimization level must be 0\.\.3"):
         optimize(4)
+
+
+@pytest.mark.asyncio
+async def test_ir_layer_constructors_kept_by_init_symbol(layers: Layers) -> None:
+    """A module with llvm.global_ctors gets an init symbol; add returns it and looking it
+    up links the module (without a platform the constructor table is dropped, as in
+    JITLink without one)."""
+    layer = layers.compile_layer()
+    jd = await layers.es.create_jitdylib("main")
+    ctor = (
+        "@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] "
+        "[{ i32, ptr, ptr } { i32 65535, ptr @init, ptr null }]\n"
+        "define internal void @init() {\n  ret void\n}\n"
+    )
+    init = await layer.add(jd, ctor, name="ctor")
+    assert init == "$.ctor.__inits.0"
+    assert await layer.add(jd, F, name="plain") is None
+    weakly = SymbolLookupSet([init], SymbolLookupFlags.WEAKLY_REFERENCED)
+    await layers.es.lookup([(jd, JITDylibLookupFlags.MATCH_ALL_SYMBOLS)], weakly)  # hidden
+    assert list(layers.compiled) == ["ctor"]

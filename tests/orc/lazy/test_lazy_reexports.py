@@ -1,61 +1,58 @@
-"""Lazy reexports against every executor kind, with hand-made bodies (no object layer).
-
-The stubs, trampolines and resolver are the controller's generated code; the bodies are
-assembled here and loaded through the EPC when first called. Kinds: `conftest.KINDS`.
-"""
+"""Lazy functions through LLLazyJIT against every executor kind: the stubs, trampolines and
+resolver are the controller's generated code, the bodies compile on their first call through
+the real IR layers and ObjectLinkingLayer. Kinds: `conftest.KINDS`."""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import signal
+import threading
+from typing import Any
 
 import pytest
 
 from actors import DisconnectedError
-from actors.orc import JITDylib, JITSymbolFlags, LazyReexportsManager
 
-from ._native import CodeUnit, assemble, compile_ir, load
-from .conftest import Target, stderr_of
+from ._asm import assemble, naked_function
+from .conftest import SPAWNED, JITUnderTest, open_test_jit
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
-
-CALLABLE = JITSymbolFlags.EXPORTED | JITSymbolFlags.CALLABLE
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(60)]
 
 INCREMENT = """
-.globl body
-body:
-    lea eax, [rdi + 1]
-    ret
+define i32 @f(i32 %x) {
+  %r = add i32 %x, 1
+  ret i32 %r
+}
+
+define i32 @never_called(i32 %x) {
+  ret i32 %x
+}
 """
 
 
-async def lazy_function(
-    target: Target, unit: CodeUnit, manager: LazyReexportsManager, alias: str = "f"
-) -> tuple[JITDylib, int]:
-    """Define ``alias`` in main as a lazy reexport of ``body`` in impl; the stub's address."""
-    es = target.es
-    main = await es.create_jitdylib("main")
-    impl = await es.create_jitdylib("impl")
-    await impl.define(unit)
-    await main.define(manager.lazy_reexports(impl, {alias: ("body", CALLABLE)}))
-    found = await es.lookup(main, [alias])
-    return main, found[es.intern(alias)].address
-
-
-async def test_lazy_body_materializes_on_first_call_only(target: Target) -> None:
-    """Looking up the alias gives a stub and compiles nothing; the first call materializes the
-    body once (one reentry), later calls jump straight to it."""
-    manager = await LazyReexportsManager.create(target.es)
-    unit = CodeUnit(["body"], lambda: assemble(INCREMENT))
-    _, stub = await lazy_function(target, unit, manager)
-    assert unit.calls == 0
-    assert await target.epc.run_as_main(stub, ["a", "b"]) == 3
-    assert (unit.calls, manager.reentries) == (1, 1)
-    for argc in range(4):
-        assert await target.epc.run_as_main(stub, ["x"] * argc) == argc + 1
-    assert (unit.calls, manager.reentries) == (1, 1)
-    assert target.errors == []
-    await manager.close()
+async def test_lazy_body_compiles_on_first_call_only(lazy_jit: JITUnderTest) -> None:
+    """Looking up a lazy function gives its stub and compiles nothing; the first call
+    compiles the body once (one reentry into the controller); later calls jump straight to
+    it; a function never called never compiles."""
+    jit = lazy_jit.jit
+    jd = await lazy_jit.jitdylib()
+    mark, reentries = len(lazy_jit.compiled), jit.lazy_reexports.reentries
+    await jit.add_lazy_ir(INCREMENT, jd, name="increment")
+    stub = await jit.lookup("f", jd)
+    assert stub != 0
+    assert "f" not in lazy_jit.compiled_functions(mark)
+    f = jit.function("f", "int(int)", jd=jd)
+    assert await f(41) == 42
+    assert jit.lazy_reexports.reentries == reentries + 1
+    for value in (-5, 0, 1_000_000):
+        assert await f(value) == value + 1
+    functions = lazy_jit.compiled_functions(mark)
+    assert functions.count("f") == 1
+    assert "never_called" not in functions
+    assert jit.lazy_reexports.reentries == reentries + 1
+    assert await f.address() == stub
+    assert lazy_jit.errors == []
 
 
 INT_REGS = ("rdi", "rsi", "rdx", "rcx", "r8", "r9")
@@ -103,50 +100,53 @@ def register_driver() -> str:
 
 
 def register_checker() -> str:
-    """``body``: bit i set in its result for each argument that is not what the driver put
-    there (0-5: integer registers, 6-13: xmm0-7 both halves, 14: al, 15-16: stack)."""
-    lines = [".globl body", "body:", "    xor r10d, r10d"]
+    """The body of ``f``: bit i set in its result for each argument that is not what the
+    driver put there (0-5: integer registers, 6-13: xmm0-7 both halves, 14: al, 15-16: the
+    stack arguments)."""
+    lines = ["xor r10d, r10d"]
 
     def check(operand: str, expected: int, bit: int) -> None:
         lines.extend(
             [
-                f"    movabs r11, {expected}",
-                f"    cmp {operand}, r11",
-                "    je 1f",
-                f"    or r10d, {1 << bit}",
+                f"movabs r11, {expected}",
+                f"cmp {operand}, r11",
+                "je 1f",
+                f"or r10d, {1 << bit}",
                 "1:",
             ]
         )
 
-    lines += ["    cmp al, 8", "    je 1f", f"    or r10d, {1 << 14}", "1:"]
+    lines += ["cmp al, 8", "je 1f", f"or r10d, {1 << 14}", "1:"]
     for index, reg in enumerate(INT_REGS):
         check(reg, value(index), index)
     for index in range(8):
-        lines.append(f"    movq rax, xmm{index}")
+        lines.append(f"movq rax, xmm{index}")
         check("rax", value(6 + index), 6 + index)
-        lines.append(f"    pextrq rax, xmm{index}, 1")
+        lines.append(f"pextrq rax, xmm{index}, 1")
         check("rax", value(40 + index), 6 + index)
-    lines.append("    mov rax, [rsp + 8]")
+    lines.append("mov rax, [rsp + 8]")
     check("rax", value(20), 15)
-    lines.append("    mov rax, [rsp + 16]")
+    lines.append("mov rax, [rsp + 16]")
     check("rax", value(21), 16)
-    lines += ["    mov eax, r10d", "    ret"]
+    lines += ["mov eax, r10d", "ret"]
     return "\n".join(lines)
 
 
-async def test_lazy_first_call_keeps_every_argument(target: Target) -> None:
-    """Through the resolver and afterwards, the body sees the six integer argument registers,
-    xmm0-7 (both halves), al and the stack arguments exactly as the caller set them, and the
-    caller gets its callee-saved registers back."""
-    manager = await LazyReexportsManager.create(target.es)
-    unit = CodeUnit(["body"], lambda: assemble(register_checker()))
-    _, stub = await lazy_function(target, unit, manager)
-    driver = await load(target.epc, assemble(register_driver()), "driver", {"f": stub})
-    assert await target.epc.run_as_main(driver["driver"]) == 0  # first call: the resolver
-    assert await target.epc.run_as_main(driver["driver"]) == 0  # then straight through
-    assert (unit.calls, manager.reentries) == (1, 1)
-    assert target.errors == []
-    await manager.close()
+async def test_lazy_first_call_keeps_every_argument(lazy_jit: JITUnderTest) -> None:
+    """Through the resolver and afterwards, the lazily compiled body sees the six integer
+    argument registers, xmm0-7 (both halves), al and the stack arguments exactly as the
+    caller set them, and the caller gets its callee-saved registers back."""
+    jit = lazy_jit.jit
+    jd = await lazy_jit.jitdylib()
+    mark, reentries = len(lazy_jit.compiled), jit.lazy_reexports.reentries
+    await jit.add_lazy_ir(naked_function("f", register_checker()), jd, name="checker")
+    await jit.add_object(assemble(register_driver()), jd, name="driver.o")
+    driver = jit.function("driver", "int()", jd=jd)
+    assert await driver() == 0  # first call: through the resolver
+    assert await driver() == 0  # then straight through the stub
+    assert lazy_jit.compiled_functions(mark).count("f") == 1
+    assert jit.lazy_reexports.reentries == reentries + 1
+    assert lazy_jit.errors == []
 
 
 THREADS = 64
@@ -221,66 +221,117 @@ done:
 """
 
 
-async def test_lazy_concurrent_first_calls_materialize_once(target: Target) -> None:
+async def test_lazy_concurrent_first_calls_compile_once(lazy_jit: JITUnderTest) -> None:
     """64 threads call the same lazy function at once: all 64 reach the controller while the
-    body is held back, the body materializes once, and every thread gets its own answer."""
-    arrived = asyncio.Event()
+    body's compilation is held back, the body compiles once, and every thread gets its own
+    answer."""
+    jit = lazy_jit.jit
+    jd = await lazy_jit.jitdylib()
+    mark, reentries = len(lazy_jit.compiled), jit.lazy_reexports.reentries
+    arrived = threading.Event()
     calls: list[str] = []
 
-    def on_call(alias: object) -> None:
-        calls.append(str(alias))
+    def on_call(name: str) -> None:
+        calls.append(name)
         if len(calls) == THREADS:
             arrived.set()
 
-    manager = await LazyReexportsManager.create(target.es, on_call=on_call)
-    unit = CodeUnit(["body"], lambda: assemble(INCREMENT), gate=arrived)
-    _, stub = await lazy_function(target, unit, manager)
-    driver = await load(target.epc, compile_ir(THREADED_DRIVER), "driver", {"f": stub})
-    assert await target.epc.run_as_main(driver["driver"]) == THREADS
+    def gate(module: Any) -> None:  # on a worker thread, before f's body compiles
+        defines_f = any(fn.name == "f" and not fn.is_declaration for fn in module.functions)
+        if defines_f and not arrived.wait(30):
+            raise TimeoutError(f"only {len(calls)} of {THREADS} calls arrived")
+
+    await jit.add_lazy_ir(INCREMENT, jd, name="increment")
+    await jit.add_ir(THREADED_DRIVER, jd, name="threads")
+    driver = jit.function("driver", "int()", jd=jd)
+    lazy_jit.on_call, jit.transform_layer.transform = on_call, gate
+    try:
+        assert await driver() == THREADS
+    finally:
+        lazy_jit.on_call, jit.transform_layer.transform = None, None
     assert calls == ["f"] * THREADS
-    assert (unit.calls, manager.reentries) == (1, THREADS)
-    assert target.errors == []
-    await manager.close()
+    assert lazy_jit.compiled_functions(mark).count("f") == 1
+    assert jit.lazy_reexports.reentries == reentries + THREADS
+    assert lazy_jit.errors == []
 
 
-RETURN_MINUS_ONE = """
-.globl on_failure
-on_failure:
-    mov eax, -1
-    ret
+FAILING = """
+declare i32 @no_such_function(i32)
+
+define i32 @bad(i32 %x) {
+  %r = call i32 @no_such_function(i32 %x)
+  ret i32 %r
+}
+"""
+
+ON_FAILURE = """
+define i32 @on_failure(i32 %x) {
+  %r = sub i32 0, %x
+  ret i32 %r
+}
 """
 
 
-async def test_lazy_failing_body_goes_to_the_error_handler(target: Target) -> None:
-    """A body that fails to materialize: the error reaches the session's reporter and the call
-    continues in the configured handler (with the caller's arguments); every later call does
-    the same, and the body is not tried again."""
-    handler = await load(target.epc, assemble(RETURN_MINUS_ONE), "handler")
-    manager = await LazyReexportsManager.create(target.es, error_handler=handler["on_failure"])
-    unit = CodeUnit(["body"], lambda: assemble(INCREMENT), fail=True)
-    _, stub = await lazy_function(target, unit, manager)
-    assert await target.epc.run_as_main(stub) == -1
-    assert await target.epc.run_as_main(stub) == -1
-    assert (unit.calls, manager.reentries) == (1, 2)
-    messages = [str(e) for e in target.errors]
-    assert any("does not compile" in m for m in messages), messages
-    assert any("Failed to materialize symbols: { (impl, { body }) }" in m for m in messages)
-    await manager.close()
+async def test_lazy_failing_body_goes_to_the_error_handler(lazy_jit: JITUnderTest) -> None:
+    """A body that fails to link: the error reaches the session's reporter and the call
+    continues in the configured handler, with the caller's arguments; later calls do the
+    same, and the body is not compiled again."""
+    jit = lazy_jit.jit
+    jd = await lazy_jit.jitdylib()
+    mark, reentries = len(lazy_jit.compiled), jit.lazy_reexports.reentries
+    await jit.add_ir(ON_FAILURE, jd, name="handler")
+    await jit.add_lazy_ir(FAILING, jd, name="failing")
+    bad = jit.function("bad", "int(int)", jd=jd)
+    jit.lazy_reexports.error_handler = await jit.lookup("on_failure", jd)
+    try:
+        assert await bad(5) == -5
+        assert await bad(7) == -7
+    finally:
+        jit.lazy_reexports.error_handler = None
+    assert lazy_jit.compiled_functions(mark).count("bad") == 1
+    assert jit.lazy_reexports.reentries == reentries + 2
+    messages = [str(e) for e in lazy_jit.errors]
+    lazy_jit.errors.clear()
+    assert "Symbols not found: [ no_such_function ]" in messages
+    assert any(m.startswith("Failed to materialize symbols: { (") and "bad" in m for m in messages)
 
 
-async def test_lazy_failing_body_aborts_by_default(target: Target) -> None:
+@pytest.mark.parametrize("kind", SPAWNED)
+async def test_lazy_failing_body_aborts_by_default(kind: str) -> None:
     """Without a handler, a failed body makes the executor print which function failed and
-    abort: the run fails with DisconnectedError instead of jumping to garbage."""
-    if not target.spawned:
-        pytest.skip("the default handler aborts the process: only for spawned executors")
-    manager = await LazyReexportsManager.create(target.es)
-    unit = CodeUnit(["body"], lambda: assemble(INCREMENT), fail=True)
-    _, stub = await lazy_function(target, unit, manager)
-    with pytest.raises(DisconnectedError):
-        await target.epc.run_as_main(stub)
-    await target.epc.disconnect()
-    assert "orcrt: lazy compilation of 'f' failed" in stderr_of(target.epc)
-    process = getattr(target.epc, "process", None)
+    abort: the call fails with DisconnectedError instead of jumping to garbage, and closing
+    the JIT afterwards works."""
+    under_test = await open_test_jit(kind, capture_output=True)
+    jit = under_test.jit
+    try:
+        await jit.add_lazy_ir(FAILING, name="failing")
+        bad = jit.function("bad", "int(int)")
+        with pytest.raises(DisconnectedError):
+            await bad(1)
+    finally:
+        await jit.close()
+    process = getattr(jit.epc, "process", None)
     assert process is not None
+    assert "orcrt: lazy compilation of 'bad' failed" in process.stderr.decode()
     assert process.returncode == -signal.SIGABRT
-    assert any("does not compile" in str(e) for e in target.errors)
+    assert any("no_such_function" in str(e) for e in under_test.errors)
+
+
+async def test_lazy_function_called_from_python_threads(lazy_jit: JITUnderTest) -> None:
+    """The blocking callable from several Python threads at once, first calls included:
+    each gets its own result and the body compiles once."""
+    jit = lazy_jit.jit
+    jd = await lazy_jit.jitdylib()
+    mark = len(lazy_jit.compiled)
+    await jit.add_lazy_ir(INCREMENT, jd, name="increment")
+    f = jit.function("f", "int(int)", jd=jd)
+    loop = asyncio.get_running_loop()
+    # Threads of our own: the JIT compiles on the loop's default executor, which callers
+    # blocking on the JIT must not fill.
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        calls = [loop.run_in_executor(pool, f.blocking, n) for n in range(8)]
+        results = await asyncio.gather(*calls)
+    assert results == [n + 1 for n in range(8)]
+    assert lazy_jit.compiled_functions(mark).count("f") == 1
+    with pytest.raises(RuntimeError, match="would deadlock"):
+        f.blocking(1)

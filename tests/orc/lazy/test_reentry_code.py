@@ -16,7 +16,7 @@ from actors.orc._reentry_code import (
     trampoline_block,
 )
 
-from ._native import assemble
+from ._asm import assemble
 
 RESOLVER_ASM = """
     push rbp
