@@ -1,9 +1,11 @@
-"""The warm start's forked child: becomes the executor the launcher would have exec'd.
+"""The warm start's forked child: becomes the program the launcher would have exec'd.
 
-The server forks (`actors._warm_server`) and calls `become_executor` in the child, which
+The server forks (`actors._warm_server`) and calls `become_program` in the child, which
 installs what the launcher sent in place of the server's own process state, then runs the
-very entry point the cold start runs (`actors._cli.entry`), which prepares the C++ host state
-(`native.prepare_cxx_host`), serves and ends with C ``exit``. Order matters:
+very entry point the cold start runs: for an executor `actors._cli.entry`, which prepares the
+C++ host state (`native.prepare_cxx_host`), serves and ends with C ``exit``; for
+``orcrt-jitlink`` `actors.orc._jitlink_cli.entry`, which links and runs the program and ends
+with ``os._exit`` after flushing Python's and C's streams. Order matters:
 
 1. descriptors: the launcher's, under their own numbers (0-2 among them; the filedescs pipes);
    every other descriptor (the server's sockets, its log) is closed; the working directory;
@@ -14,9 +16,9 @@ very entry point the cold start runs (`actors._cli.entry`), which prepares the C
 4. the environment, exactly the launcher's (so no PEP 538 LC_CTYPE coercion of the server's);
 5. Python's ``sys.stdin/stdout/stderr`` rebuilt over the new descriptors (a terminal now gets
    line buffering, as in a fresh interpreter);
-6. the arguments; when neither ``--llvm-version`` nor ``ORCRT_LLVM_VERSION`` names the LLVM
-   version, it is detected from the launcher's parent (the controller), as a cold executor
-   detects it from its own parent, and passed as ``--llvm-version``.
+6. the arguments; for an executor, when neither ``--llvm-version`` nor ``ORCRT_LLVM_VERSION``
+   names the LLVM version, it is detected from the launcher's parent (the controller), as a
+   cold executor detects it from its own parent, and passed as ``--llvm-version``.
 
 Runs only in a freshly forked child of a server with no other thread; never returns.
 """
@@ -37,7 +39,7 @@ from typing import NoReturn
 from . import _warm_wire as wire
 from ._warm_wire import LaunchRequest
 
-__all__ = ["become_executor", "standby"]
+__all__ = ["become_program", "standby"]
 
 _UNCATCHABLE = frozenset({signal.SIGKILL, signal.SIGSTOP})
 
@@ -127,6 +129,8 @@ def _rebuild_stdio() -> None:
 
 def _arguments(request: LaunchRequest) -> list[str]:
     argv = [os.fsdecode(argument) for argument in request.argv]
+    if request.program != wire.LAUNCH_KINDS[wire.KIND_LAUNCH]:
+        return argv  # only an executor needs to know its controller's LLVM version
     told = any(a == "--llvm-version" or a.startswith("--llvm-version=") for a in argv[1:])
     if not told and not os.environ.get("ORCRT_LLVM_VERSION"):
         from ._cli import detect_controller_llvm_major
@@ -137,13 +141,13 @@ def _arguments(request: LaunchRequest) -> list[str]:
     return argv
 
 
-def become_executor(request: LaunchRequest, received: Sequence[int]) -> NoReturn:
-    """Turn this forked child into the executor the launcher asked for; never returns.
+def become_program(request: LaunchRequest, received: Sequence[int]) -> NoReturn:
+    """Turn this forked child into the program the launcher asked for; never returns.
 
     ``received``: the descriptors that came with the request, the working directory first,
     then one per ``request.fd_numbers``. Every other descriptor of the process is closed; the
     caller detaches the Python objects that own the server's descriptors first. Any failure
-    before the executor runs is reported on the launcher's stderr and ends the child with
+    before the program runs is reported on the launcher's stderr and ends the child with
     status 1 (the launcher relays it).
     """
     try:
@@ -160,12 +164,14 @@ def become_executor(request: LaunchRequest, received: Sequence[int]) -> NoReturn
         sys.argv = _arguments(request)
     except BaseException as exc:
         try:
-            os.write(2, f"orcrt-executor: error: warm start failed: {exc}\n".encode())
+            os.write(2, f"{request.program}: error: warm start failed: {exc}\n".encode())
         finally:
             os._exit(1)
-    from ._cli import entry
-
-    entry()  # the cold start's entry point from here on: ends the process with C exit()
+    if request.program == wire.LAUNCH_KINDS[wire.KIND_LAUNCH]:
+        from ._cli import entry
+    else:
+        from .orc._jitlink_cli import entry
+    entry()  # the cold start's entry point from here on: it ends the process itself
     os._exit(70)  # not reached
 
 
@@ -198,7 +204,7 @@ def _receive(channel: socket.socket) -> tuple[bytes, list[int]] | None:
 
 
 def standby(channel: socket.socket) -> NoReturn:
-    """A child forked in advance: wait for the next launch, then `become_executor`.
+    """A child forked in advance: wait for the next launch, then `become_program`.
 
     The server forks it after each launch so that the next one costs no fork, and forwards the
     launcher's request to it over ``channel`` (the request as the launcher sent it, and its
@@ -216,11 +222,12 @@ def standby(channel: socket.socket) -> NoReturn:
         if received is None:
             os._exit(0)
         raw, fds = received
-        request = wire.decode_launch(raw[wire.HEADER.size :])
-        channel.detach()  # its number is swept with the rest by become_executor
+        _magic, kind, _size = wire.HEADER.unpack_from(raw)
+        request = wire.decode_launch(raw[wire.HEADER.size :], kind)
+        channel.detach()  # its number is swept with the rest by become_program
     except BaseException as exc:
         try:
             os.write(2, f"orcrt-warm-server: standby {os.getpid()} failed: {exc}\n".encode())
         finally:
             os._exit(1)
-    become_executor(request, fds)
+    become_program(request, fds)

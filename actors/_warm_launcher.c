@@ -1,17 +1,22 @@
-/* orcrt-executor: the command llvm-jitlink's -oop-executor= runs, in C so that it starts in ~1 ms.
+/* orcrt-executor and orcrt-jitlink: orcrt's two programs that are run once per JIT'd program, in
+ * C so that they start in ~1 ms. One binary, installed under both names; the name it runs under
+ * (its file's, not argv[0]) says which program it is. Below, "the program" is the executor
+ * (what llvm-jitlink's -oop-executor= runs) or the controller orcrt-jitlink.
  *
- * Without ORCRT_WARM in the environment (or with ORCRT_WARM=0) it execs the Python executor,
- * `orcrt-executor-py` beside it, with the same arguments: the cold start, the same process.
+ * Without ORCRT_WARM in the environment (or with ORCRT_WARM=0) it execs the Python program,
+ * `orcrt-executor-py` or `orcrt-jitlink-py` beside it, with the same arguments: the cold start,
+ * the same process.
  *
  * With ORCRT_WARM=1 (or ORCRT_WARM=verbose, which also says on stderr what it decides) it is
- * the warm start's launcher, as Mercurial's chg is for hg: it connects to this user's executor
- * server (`orcrt-warm-server` beside it, started on first use), sends it everything a process
+ * the warm start's launcher, as Mercurial's chg is for hg: it connects to this user's server
+ * (`orcrt-warm-server` beside it, started on first use), sends it everything a process
  * inherits (its open descriptors, among them the filedescs=R,W pipes and stdio; working
  * directory; environment; umask; resource limits; signal mask and ignored signals; its parent's
- * pid, for the LLVM version detection), and the server forks an already-imported executor that
- * takes all of it over. This process then only relays: signals it receives go to that executor,
- * and it exits with the executor's exit status, or dies by the signal that killed it. Whenever
- * the server cannot be used before the request is handed over, it falls back to the cold start.
+ * pid, for the executor's LLVM version detection), and the server forks an already-imported
+ * Python process that takes all of it over and runs the program. This process then only relays:
+ * signals it receives go to that process, and it exits with its exit status, or dies by the
+ * signal that killed it. Whenever the server cannot be used before the request is handed over,
+ * it falls back to the cold start.
  *
  * The wire format and the server are in actors/_warm_wire.py and actors/_warm_server.py; the
  * README's "Warm start" section has the design and what differs for JIT'd code.
@@ -42,17 +47,28 @@
 
 extern char **environ;
 
-#define PROG "orcrt-executor"
-#define COLD_NAME "orcrt-executor-py"
 #define SERVER_NAME "orcrt-warm-server"
 /* Keep in step with actors/_warm_wire.py. */
 #define REQUEST_MAGIC 0x3152574fu /* "OWR1" */
 #define GREETING_MAGIC 0x3153574fu /* "OWS1" */
-#define KIND_LAUNCH 1u
+#define KIND_LAUNCH 1u         /* an executor */
+#define KIND_LAUNCH_JITLINK 3u /* orcrt-jitlink */
+/* The two programs: the launcher's name, the Python script of the cold start, the request kind. */
+typedef struct {
+  const char *name, *cold_name;
+  uint32_t kind;
+  const char *noun; /* what the forked process is called in messages */
+} program;
+static const program PROGRAMS[] = {
+    {"orcrt-executor", "orcrt-executor-py", KIND_LAUNCH, "executor"},
+    {"orcrt-jitlink", "orcrt-jitlink-py", KIND_LAUNCH_JITLINK, "process"},
+};
+#define NPROGRAMS (sizeof PROGRAMS / sizeof *PROGRAMS)
 #define MAX_PASSED_FDS 250 /* SCM_RIGHTS carries at most 253 per message */
 #define DEFAULT_TIMEOUT_MS 10000
 
 static int verbose;
+static const program *self = &PROGRAMS[0]; /* which one we are, from our file name */
 static char self_dir[PATH_MAX - 32]; /* room for a sibling's name */
 static char self_exe[PATH_MAX];
 static volatile sig_atomic_t executor_pid;
@@ -65,7 +81,7 @@ static void note(const char *format, ...) {
   char line[1024];
   vsnprintf(line, sizeof line, format, args);
   va_end(args);
-  dprintf(2, PROG ": warm: %s\n", line);
+  dprintf(2, "%s: warm: %s\n", self->name, line);
 }
 
 static void close_from(int lowest) {
@@ -86,10 +102,10 @@ static void sibling(char *out, size_t size, const char *name) {
 
 static _Noreturn void exec_cold(char **argv) {
   char path[PATH_MAX];
-  sibling(path, sizeof path, COLD_NAME);
+  sibling(path, sizeof path, self->cold_name);
   argv[0] = path;
   execv(path, argv);
-  dprintf(2, PROG ": error: cannot run %s: %s (reinstall orcrt)\n", path, strerror(errno));
+  dprintf(2, "%s: error: cannot run %s: %s (reinstall orcrt)\n", self->name, path, strerror(errno));
   _exit(127);
 }
 
@@ -190,17 +206,21 @@ static int compare_strings(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* "<family>-<state>": family names the installation (this binary's real path), state changes
- * whenever it is upgraded (this binary, the two Python scripts beside it) or the environment
- * the interpreter starts from changes (PYTHON* and LD_* variables). The server checks the
+/* "<family>-<state>": family names the installation (the real directory of this binary), state
+ * changes whenever it is upgraded (the launchers and the Python scripts beside them) or the
+ * environment the interpreter starts from changes (PYTHON* and LD_* variables). Both programs
+ * of an installation compute the same name, so one server forks both. The server checks the
  * Python modules it imported itself, before every launch. */
 static void server_name(char *out, size_t size) {
   fnv family = {0xcbf29ce484222325ull}, state = {0xcbf29ce484222325ull};
-  fnv_add(&family, self_exe, strlen(self_exe) + 1);
+  fnv_add(&family, self_dir, strlen(self_dir) + 1);
   char path[PATH_MAX];
-  fnv_add_stat(&state, self_exe);
-  sibling(path, sizeof path, COLD_NAME);
-  fnv_add_stat(&state, path);
+  for (size_t i = 0; i < NPROGRAMS; i++) {
+    sibling(path, sizeof path, PROGRAMS[i].name);
+    fnv_add_stat(&state, path);
+    sibling(path, sizeof path, PROGRAMS[i].cold_name);
+    fnv_add_stat(&state, path);
+  }
   sibling(path, sizeof path, SERVER_NAME);
   fnv_add_stat(&state, path);
   size_t count = 0;
@@ -338,7 +358,7 @@ static int spawn_server(const char *socket_path, const char *log_path, long time
     for (int sig = 1; sig < NSIG; sig++)
       signal(sig, SIG_DFL);
     execl(script, script, "--socket", socket_path, "--ready-fd", "3", (char *)NULL);
-    dprintf(2, PROG ": warm: cannot run %s: %s\n", script, strerror(errno));
+    dprintf(2, "%s: warm: cannot run %s: %s\n", self->name, script, strerror(errno));
     _exit(127);
   }
   close(ready[1]);
@@ -411,7 +431,7 @@ static int open_fds(int *fds, int capacity) {
 
 /* The whole request: header (magic, kind, body size) and body; see actors/_warm_wire.py. */
 static int build_request(buffer *out, int argc, char **argv, const int *fds, int nfds) {
-  uint32_t header[3] = {REQUEST_MAGIC, KIND_LAUNCH, 0};
+  uint32_t header[3] = {REQUEST_MAGIC, self->kind, 0};
   if (!put(out, header, sizeof header))
     return 0;
   mode_t mask = umask(0);
@@ -554,14 +574,14 @@ static _Noreturn void relay(int sock, pid_t pid) {
     /* The server died; the executor may still serve its controller. Stay as long as it runs
      * (to whoever waits for us, we are it), but its status is lost with the server. */
     wait_gone(pid, -1);
-    dprintf(2, PROG ": error: the warm server ended before executor %d did; its exit status is lost\n",
-            (int)pid);
+    dprintf(2, "%s: error: the warm server ended before %s %d did; its exit status is lost\n",
+            self->name, self->noun, (int)pid);
     _exit(1);
   }
   if (WIFEXITED(status))
     _exit(WEXITSTATUS(status));
   int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
-  note("executor %d was killed by signal %d", (int)pid, sig);
+  note("%s %d was killed by signal %d", self->noun, (int)pid, sig);
   struct rlimit core;
   if (getrlimit(RLIMIT_CORE, &core) == 0) {
     core.rlim_cur = 0; /* the executor dumped its own core, if any */
@@ -642,18 +662,18 @@ static outcome try_launch(int argc, char **argv, const char *dir, const char *na
   if (!read_full(sock, &tag, 1, now_ms() + timeout)) {
     if (errno == ETIMEDOUT && server > 0)
       kill(server, SIGKILL);
-    dprintf(2, PROG ": error: the warm server %d %s while starting the executor\n", (int)server,
+    dprintf(2, "%s: error: the warm server %d %s while starting the program\n", self->name, (int)server,
             errno == ETIMEDOUT ? "hung (killed)" : "ended");
     _exit(1);
   }
   if (tag == 'P') {
     int32_t pid;
     if (!read_full(sock, &pid, 4, now_ms() + timeout)) {
-      dprintf(2, PROG ": error: the warm server %d ended while starting the executor\n",
+      dprintf(2, "%s: error: the warm server %d ended while starting the program\n", self->name,
               (int)server);
       _exit(1);
     }
-    note("executor %d forked by server %d", (int)pid, (int)server);
+    note("%s %d forked by server %d", self->noun, (int)pid, (int)server);
     relay(sock, pid);
   }
   uint32_t length = 0;
@@ -685,15 +705,19 @@ static void warm(int argc, char **argv) {
 int main(int argc, char **argv) {
   ssize_t length = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
   if (length <= 0 || (size_t)length >= sizeof self_dir) {
-    dprintf(2, PROG ": error: cannot find my own path: %s\n",
+    dprintf(2, "%s: error: cannot find my own path: %s\n", self->name,
             length <= 0 ? strerror(errno) : "too long");
     return 1;
   }
   self_exe[length] = '\0';
   memcpy(self_dir, self_exe, (size_t)length + 1);
   char *slash = strrchr(self_dir, '/');
-  if (slash)
+  if (slash) {
     *slash = '\0';
+    for (size_t i = 0; i < NPROGRAMS; i++)
+      if (strcmp(slash + 1, PROGRAMS[i].name) == 0)
+        self = &PROGRAMS[i];
+  }
   const char *mode = getenv("ORCRT_WARM");
   if (mode && *mode && strcmp(mode, "0") != 0) {
     verbose = strcmp(mode, "verbose") == 0;

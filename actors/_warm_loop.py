@@ -251,8 +251,8 @@ class WarmLoop:
         elif kind == wire.KIND_RETIRE:
             self._close(connection)
             self._retire("a newer server of this installation started")
-        elif kind == wire.KIND_LAUNCH:
-            self._launch(connection)
+        elif kind in wire.LAUNCH_KINDS:
+            self._launch(connection, kind)
         else:
             self._refuse(connection, f"unknown request kind {kind}")
 
@@ -287,10 +287,10 @@ class WarmLoop:
                     return f"resource limit {number} asks for a hard limit above the server's"
         return None
 
-    def _launch(self, connection: _Connection) -> None:
+    def _launch(self, connection: _Connection, kind: int) -> None:
         raw = bytes(connection.data)
         try:
-            request = wire.decode_launch(raw[wire.HEADER.size :])
+            request = wire.decode_launch(raw[wire.HEADER.size :], kind)
         except wire.WireError as exc:
             self._refuse(connection, str(exc))
             return
@@ -422,9 +422,9 @@ def _why_not_fork() -> str | None:
 
 
 def _become(request: wire.LaunchRequest, fds: list[int]) -> None:
-    from ._warm_child import become_executor
+    from ._warm_child import become_program
 
-    become_executor(request, fds)
+    become_program(request, fds)
 
 
 def _wait_as_standby(channel: socket.socket) -> None:

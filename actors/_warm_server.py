@@ -3,7 +3,8 @@
 The launcher (``orcrt-executor`` with ``ORCRT_WARM`` set, ``actors/_warm_launcher.c``) starts it
 when nobody answers at its socket: detached (own session, stdio on /dev/null and a log file
 beside the socket, working directory /, umask 077). At start it imports every module of
-``actors``, ``native`` and ``protocol`` and what an executor session imports lazily, loads the
+``actors``, ``actors.orc`` (but the IR layers), ``actors.orc.jitlink``, ``native`` and
+``protocol`` and what an executor session or orcrt-jitlink imports lazily, loads the
 native shim and maps the C++ runtime libraries (mapping only: `native.prepare_cxx_host` still
 runs in every child, as in a cold executor), freezes the heap out of garbage collection (a
 child then never walks, or dirties, the server's objects), binds and listens, asks servers of
@@ -27,14 +28,13 @@ import os
 import resource
 import signal
 import socket
-import sys
 from collections.abc import Sequence
 from typing import Final
 
 from . import _warm_wire as wire
 from ._warm_loop import WarmLoop, log
 
-__all__ = ["DEFAULT_IDLE_TIMEOUT", "main"]
+__all__ = ["DEFAULT_IDLE_TIMEOUT", "main", "preload"]
 
 DEFAULT_IDLE_TIMEOUT: Final = 600.0
 """Seconds without a launch (and without a running executor) before the server exits."""
@@ -42,8 +42,31 @@ DEFAULT_IDLE_TIMEOUT: Final = 600.0
 ENV_IDLE: Final = "ORCRT_WARM_IDLE_S"
 _PROG: Final = "orcrt-warm-server"
 _BACKLOG: Final = 128
-# Modules an executor session imports lazily; imported here once so no child pays for them.
-_PRELOAD: Final = ("uvloop", "concurrent.futures.thread", "queue")
+# The packages whose every module is imported at start: an executor's and orcrt-jitlink's.
+_PACKAGES: Final = ("actors", "actors.orc", "actors.orc.jitlink", "native", "protocol")
+# Modules of those that only the IR layers and LLJIT use: they import llvmlite (LLVM itself),
+# which no program the server forks needs, and which would then sit in every executor.
+_NOT_PRELOADED: Final = frozenset(
+    f"actors.orc.{stem}"
+    for stem in (
+        "_cod",
+        "_ir",
+        "_ir_compile",
+        "_ir_layers",
+        "_ir_partition",
+        "_lljit",
+        "_lljit_builder",
+    )
+)
+# Modules an executor session or an orcrt-jitlink run imports lazily; imported here once so no
+# child pays for them (tests/executor/test_warm_preload.py checks that none is missing).
+_PRELOAD: Final = (
+    "uvloop",
+    "concurrent.futures.thread",
+    "queue",
+    "asyncio.subprocess",
+    "asyncio.unix_events",
+)
 
 
 class _StartError(Exception):
@@ -66,19 +89,31 @@ def _check_private_dir(path: str) -> None:
         raise _StartError(f"{path} has mode {info.st_mode & 0o777:03o}: others may enter it")
 
 
-def _preload() -> None:
-    """Import what a session imports, load the shim and map the C++ runtime libraries."""
+def preload() -> None:
+    """Import what an executor session and an orcrt-jitlink run import, load the shim and map
+    the C++ runtime libraries.
+
+    Called once by the server at start (and by tests, in a process of their own); importing is
+    all it does to this process besides mapping those libraries. Raises ImportError or OSError
+    when the installation is broken.
+    """
     import ctypes
 
     import native
-    import protocol
 
-    for package in (sys.modules[__package__ or "actors"], native, protocol):
+    for name in _PACKAGES:
+        package = importlib.import_module(name)
         for directory in package.__path__:
             for file in sorted(os.listdir(directory)):
                 stem, _dot, suffix = file.partition(".")
-                if suffix == "py" and stem.isidentifier() and stem not in ("__init__", "__main__"):
-                    importlib.import_module(f"{package.__name__}.{stem}")
+                module = f"{name}.{stem}"
+                if (
+                    suffix == "py"
+                    and stem.isidentifier()
+                    and stem not in ("__init__", "__main__")
+                    and module not in _NOT_PRELOADED
+                ):
+                    importlib.import_module(module)
     for name in _PRELOAD:
         importlib.import_module(name)
     native.load_shim()
@@ -157,7 +192,7 @@ def _start(path: str, ready_fd: int) -> WarmLoop:
     except (AttributeError, OSError) as exc:
         raise _StartError(f"this kernel has no pidfd_open ({exc})") from exc
     _raise_soft_limits()
-    _preload()
+    preload()
     gc.collect()
     gc.freeze()  # children start with a heap the collector never walks (fewer copied pages)
     listener = _bind(path)

@@ -5,7 +5,7 @@ Over a Unix stream socket, native byte order (both ends run on this machine):
 | from     | message  | layout |
 |----------|----------|--------|
 | server   | greeting | ``OWS1`` u32 server pid, sent on accept |
-| launcher | request  | u32 magic ``OWR1``, u32 kind (1 launch, 2 retire), u32 body size, body |
+| launcher | request  | u32 magic ``OWR1``, u32 kind (1 launch an executor, 3 launch orcrt-jitlink, 2 retire), u32 body size, body |
 | server   | started  | ``P`` i32 executor pid |
 | server   | refused  | ``R`` u32 length, reason (UTF-8): nothing was started, the launcher may cold-start; ``stale`` means "start a new server and ask it" |
 | server   | ended    | ``X`` i32 the executor's wait status (as waitpid gives it) |
@@ -30,7 +30,9 @@ __all__ = [
     "GREETING",
     "HEADER",
     "KIND_LAUNCH",
+    "KIND_LAUNCH_JITLINK",
     "KIND_RETIRE",
+    "LAUNCH_KINDS",
     "MAX_BODY",
     "REQUEST_MAGIC",
     "LaunchRequest",
@@ -46,6 +48,9 @@ REQUEST_MAGIC: Final = 0x3152574F  # b"OWR1" read as a little-endian u32
 GREETING: Final = 0x3153574F  # b"OWS1"
 KIND_LAUNCH: Final = 1
 KIND_RETIRE: Final = 2
+KIND_LAUNCH_JITLINK: Final = 3
+LAUNCH_KINDS: Final = {KIND_LAUNCH: "orcrt-executor", KIND_LAUNCH_JITLINK: "orcrt-jitlink"}
+"""The kinds of launch request, each with the program the forked process runs."""
 HEADER: Final = struct.Struct("=III")
 MAX_BODY: Final = 16 << 20  # arguments and environment; ARG_MAX is far below this
 _FIXED: Final = struct.Struct("=IIIQQ")
@@ -58,7 +63,8 @@ class WireError(ValueError):
 
 
 class LaunchRequest:
-    """A decoded launch request: everything the executor process is to inherit."""
+    """A decoded launch request: everything the forked process is to inherit, and ``program``,
+    the one it runs (``orcrt-executor`` or ``orcrt-jitlink``)."""
 
     __slots__ = (
         "argv",
@@ -69,6 +75,7 @@ class LaunchRequest:
         "launcher_pid",
         "limits",
         "parent_pid",
+        "program",
         "umask",
     )
 
@@ -84,7 +91,9 @@ class LaunchRequest:
         fd_numbers: tuple[int, ...],
         argv: tuple[bytes, ...],
         environ: tuple[bytes, ...],
+        program: str = LAUNCH_KINDS[KIND_LAUNCH],
     ) -> None:
+        self.program = program
         self.launcher_pid = launcher_pid
         self.parent_pid = parent_pid
         self.umask = umask
@@ -115,12 +124,16 @@ def _strings(body: bytes, offset: int, what: str) -> tuple[tuple[bytes, ...], in
     return tuple(strings), offset
 
 
-def decode_launch(body: bytes) -> LaunchRequest:
-    """Decode a launch request's body (after the header).
+def decode_launch(body: bytes, kind: int = KIND_LAUNCH) -> LaunchRequest:
+    """Decode a launch request's body (after the header); ``kind`` is the header's.
 
     Raises:
-        WireError: the body is truncated, has bytes left over, or counts that do not fit.
+        WireError: ``kind`` is not a launch, or the body is truncated, has bytes left over,
+            or counts that do not fit.
     """
+    program = LAUNCH_KINDS.get(kind)
+    if program is None:
+        raise WireError(f"request kind {kind} is not a launch")
     if len(body) < _FIXED.size + 4:
         raise WireError(f"launch request of {len(body)} bytes is too short")
     launcher_pid, parent_pid, umask, blocked, ignored = _FIXED.unpack_from(body, 0)
@@ -155,6 +168,7 @@ def decode_launch(body: bytes) -> LaunchRequest:
         fd_numbers=tuple(fd_numbers),
         argv=argv,
         environ=environ,
+        program=program,
     )
 
 

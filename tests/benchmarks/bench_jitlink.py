@@ -6,10 +6,12 @@ generated C objects whose functions each call eight others and read a global arr
 relocations a function: eight PLT32, a REX_GOTPCRELX, the FDE's PC32), compiled with clang
 ``-O1 -fPIC``, then measures:
 
-1. whole runs, A B A B (``--pairs`` pairs): ``orcrt-jitlink -oop-executor=<LLVM's executor>
-   prog.o`` and ``llvm-jitlink -oop-executor=<the same> prog.o``, wall time of the process to
-   its exit (executor start, link, run, teardown), for hello and the 2,000-function object;
-   the median of each side and their ratio;
+1. whole runs, A B C A B C (``--pairs`` rounds): ``orcrt-jitlink -oop-executor=<LLVM's
+   executor> prog.o`` cold, the same warm (``ORCRT_WARM=1``: forked by the warm server of a
+   private runtime directory, started by an unmeasured run and killed by pid at the end), and
+   ``llvm-jitlink -oop-executor=<the same> prog.o``, wall time of the process to its exit
+   (executor start, link, run, teardown), for hello and the 2,000-function object; the median
+   of each side and the ratios to llvm-jitlink;
 2. link time alone on the 2,000-function object: ours is the entry-point lookup through the
    ObjectLinkingLayer in this process (read, passes, reserve, resolve, fixups, finalize,
    emit, all against LLVM's executor); LLVM's is what ``llvm-jitlink -show-times`` reports
@@ -31,10 +33,13 @@ import itertools
 import math
 import os
 import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
 from pathlib import Path
 
@@ -126,27 +131,56 @@ def _orcrt_jitlink() -> str:
     raise SystemExit("orcrt-jitlink is not installed: pip install -e .")
 
 
-def _wall(argv: list[str], expected: int) -> float:
+def _wall(argv: list[str], expected: int, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    done = subprocess.run(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False
+    )
     elapsed = time.perf_counter() - start
     if done.returncode != expected:
         raise SystemExit(f"{' '.join(argv)}: status {done.returncode}: {done.stderr.decode()}")
     return elapsed
 
 
-def _whole_runs(llvm: int, objects: dict[str, Path], pairs: int) -> dict[str, tuple[float, float]]:
+def _stop_warm(runtime: str) -> None:
+    """Kill (by pid) the warm server of ``runtime`` and what it forked; remove the directory."""
+    marker = os.fsencode(runtime)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as file:
+                    if marker in file.read():
+                        os.kill(int(entry), signal.SIGKILL)
+            except OSError:
+                continue
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def _whole_runs(
+    llvm: int, objects: dict[str, Path], pairs: int
+) -> dict[str, tuple[float, float, float]]:
+    """(orcrt cold, orcrt warm, llvm) median wall times for hello and the large object."""
     executor = f"-oop-executor={_tool(llvm, 'llvm-jitlink-executor')}"
-    sides = {"orcrt": [_orcrt_jitlink(), executor], "llvm": [_tool(llvm, "llvm-jitlink"), executor]}
-    results: dict[str, tuple[float, float]] = {}
-    for name, expected in (("hello", 42), ("large", 0)):
-        times: dict[str, list[float]] = {"orcrt": [], "llvm": []}
-        for argv in sides.values():  # warm-up: page cache, first-run costs
-            _wall([*argv, str(objects[name])], expected)
-        for _ in range(pairs):
-            for side, argv in sides.items():
-                times[side].append(_wall([*argv, str(objects[name])], expected))
-        results[name] = (statistics.median(times["orcrt"]), statistics.median(times["llvm"]))
+    runtime = tempfile.mkdtemp(prefix="orcrt-bench-")  # the warm server's, private
+    warm_env = dict(os.environ, ORCRT_WARM="1", XDG_RUNTIME_DIR=runtime)
+    sides = {
+        "cold": ([_orcrt_jitlink(), executor], None),
+        "warm": ([_orcrt_jitlink(), executor], warm_env),
+        "llvm": ([_tool(llvm, "llvm-jitlink"), executor], None),
+    }
+    results = {}
+    try:
+        for name, expected in (("hello", 42), ("large", 0)):
+            times: dict[str, list[float]] = {side: [] for side in sides}
+            for argv, env in sides.values():  # warm-up: page cache, the warm server's start
+                _wall([*argv, str(objects[name])], expected, env)
+            for _ in range(pairs):
+                for side, (argv, env) in sides.items():
+                    times[side].append(_wall([*argv, str(objects[name])], expected, env))
+            medians = [statistics.median(times[side]) for side in sides]
+            results[name] = (medians[0], medians[1], medians[2])
+    finally:
+        _stop_warm(runtime)
     return results
 
 
@@ -208,13 +242,20 @@ def main() -> None:
     objects = _build(options.llvm, sizes)
     _compile_bytecode()
 
-    print(f"Whole runs (median of {options.pairs} A B pairs, LLVM {options.llvm}'s executor):")
-    print(f"{'program':>22} {'relocs':>8} {'orcrt-jitlink':>14} {'llvm-jitlink':>13} {'ratio':>6}")
-    for name, (ours, theirs) in _whole_runs(options.llvm, objects, options.pairs).items():
+    print(
+        f"Whole runs (median of {options.pairs} A B C rounds, LLVM {options.llvm}'s executor; "
+        "warm: ORCRT_WARM=1):"
+    )
+    print(
+        f"{'program':>16} {'relocs':>7} {'orcrt cold':>11} {'orcrt warm':>11} {'llvm-jitlink':>13}"
+        f" {'cold':>6} {'warm':>6}"
+    )
+    for name, (cold, warm, theirs) in _whole_runs(options.llvm, objects, options.pairs).items():
         label = "hello.o" if name == "hello" else "2,000 functions"
         print(
-            f"{label:>22} {_relocations(objects[name]):>8,} {ours * 1e3:>12.0f}ms "
-            f"{theirs * 1e3:>11.0f}ms {ours / theirs:>5.1f}x"
+            f"{label:>16} {_relocations(objects[name]):>7,} {cold * 1e3:>9.0f}ms "
+            f"{warm * 1e3:>9.0f}ms {theirs * 1e3:>11.0f}ms {cold / theirs:>5.1f}x "
+            f"{warm / theirs:>5.1f}x"
         )
 
     print("\nLink time alone (median), and its growth per 10x relocations (linear: 10x):")

@@ -69,3 +69,15 @@ def test_warm_wire_refuses_every_truncation_and_leftovers() -> None:
         wire.decode_launch(body + b"x")
     with pytest.raises(wire.WireError, match="without an argument vector"):
         wire.decode_launch(_encode([], [], [], []))
+
+
+def test_warm_wire_names_the_program_of_each_launch_kind() -> None:
+    """Kind 1 launches an executor, kind 3 orcrt-jitlink; a kind that is no launch (retire,
+    or unknown) is refused."""
+    body = _encode([b"orcrt-jitlink", b"hello.o"], [], [0, 1, 2], [])
+    assert wire.decode_launch(body).program == "orcrt-executor"
+    assert wire.decode_launch(body, wire.KIND_LAUNCH).program == "orcrt-executor"
+    assert wire.decode_launch(body, wire.KIND_LAUNCH_JITLINK).program == "orcrt-jitlink"
+    for kind in (wire.KIND_RETIRE, 0, 4):
+        with pytest.raises(wire.WireError, match=f"kind {kind} is not a launch"):
+            wire.decode_launch(body, kind)

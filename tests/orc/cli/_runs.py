@@ -13,7 +13,9 @@ orcrt runs with).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -37,6 +39,7 @@ __all__ = [
     "llvm_tool",
     "run_all",
     "run_one",
+    "stop_warm_processes",
 ]
 
 PARALLEL = 2
@@ -169,3 +172,29 @@ class ExecutorWrapper:
             return None, ""
         stderr = self.directory / "stderr"
         return int(status_file.read_text()), stderr.read_text() if stderr.exists() else ""
+
+
+def stop_warm_processes(runtime: Path, timeout: float = 30.0) -> None:
+    """Kill (SIGKILL, by pid) the warm servers of the private runtime directory ``runtime`` and
+    every process they forked (their command lines name it), then wait until they are gone."""
+    marker = os.fsencode(str(runtime))
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError), open(f"/proc/{entry}/cmdline", "rb") as file:
+                if marker in file.read():
+                    pids.append(int(entry))
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    for pid in pids:
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            continue
+        try:
+            import select
+
+            assert select.select([pidfd], [], [], timeout)[0], f"process {pid} survived SIGKILL"
+        finally:
+            os.close(pidfd)

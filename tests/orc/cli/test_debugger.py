@@ -63,6 +63,11 @@ def test_debugger_breaks_in_jitted_code(
 
 
 def _interpreter(script: Path) -> list[str]:
-    """The console script as ``python script`` (gdb should start the interpreter itself)."""
-    first = script.read_text().splitlines()[0]
+    """The program as gdb is to start it: the installed C launcher itself (gdb follows its exec
+    of the Python script, as the README's ``gdb --args orcrt-jitlink prog.o`` does); a
+    console script as ``python script``."""
+    head = script.read_bytes()[:512]
+    if head.startswith(b"\x7fELF"):
+        return [str(script)]
+    first = head.decode().splitlines()[0]
     return [first.removeprefix("#!").strip(), str(script)]

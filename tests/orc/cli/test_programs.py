@@ -13,7 +13,11 @@ The matrix (about 140 runs of ours, two at a time, in one batch per session):
   orcrt's ``orcrt-executor`` (speaking 22, and 14), and in process;
 - the full cross product clang 14/22 x (-O0 -fPIC, -O2 (PIE), -O2 -fno-pic, and for some
   programs -O1 -mcmodel=large and -O2 -fno-plt) with LLVM's executor of the compiler's
-  version (the executor kind cheapest to start).
+  version (the executor kind cheapest to start);
+- every program once more through the warm start (``ORCRT_WARM``: orcrt-jitlink forked by
+  the warm server of a private runtime directory) with LLVM 14's executor, with orcrt's (then
+  forked by the same server) and in process; the launchers' notes (``ORCRT_WARM=verbose``)
+  must show that each run was warm, and are left out of what is compared.
 
 Each run of ours is compared with ``llvm-jitlink`` of the executor's version (in process:
 the compiler's) on the same objects: stdout and exit status identical, and what the program
@@ -23,6 +27,8 @@ and asserted, instead of copied.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +38,14 @@ from tests.orc.jitlink._toolchains import SOURCES
 from tests.orc.jitlink.test_execution import PROGRAMS as JITLINK_PROGRAMS
 from tests.orc.jitlink.test_execution import Program
 
-from ._runs import Run, llvm_tool, run_all
+from ._runs import Run, llvm_tool, run_all, stop_warm_processes
 from .conftest import objects_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.llvm]
 
 KINDS = ("llvm14", "llvm22", "orcrt", "orcrt14", "inprocess")
+WARM = "warm-"
+"""The prefix of a kind run through the warm start."""
 
 PROGRAMS: list[Program] = [
     *(program for program in JITLINK_PROGRAMS if not program.flags),
@@ -51,7 +59,9 @@ PROGRAMS: list[Program] = [
 _NEEDS_PIC = {"eh", "cxx"}
 # For "every program with every executor kind": (compiler, preferred variant) per kind.
 _KIND_BUILD = {"llvm14": (14, "O2"), "llvm22": (22, "O0-pic"), "orcrt": (22, "O2"),
-               "orcrt14": (14, "O0-pic"), "inprocess": (14, "O0-pic")}  # fmt: skip
+               "orcrt14": (14, "O0-pic"), "inprocess": (14, "O0-pic"),
+               "warm-llvm14": (22, "O2"), "warm-orcrt": (14, "O0-pic"),
+               "warm-inprocess": (22, "O0-pic")}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -68,11 +78,21 @@ class Case:
         return f"{self.program.name}-clang{self.compiler}-{self.variant}-{self.kind}"
 
     @property
+    def warm(self) -> bool:
+        """Run through the warm start."""
+        return self.kind.startswith(WARM)
+
+    @property
+    def executor(self) -> str:
+        """The executor kind, warm or not."""
+        return self.kind.removeprefix(WARM)
+
+    @property
     def llvm_version(self) -> int:
         """The llvm-jitlink (and executor) version of the reference run."""
-        if self.kind in ("llvm14", "llvm22"):
-            return int(self.kind[4:])
-        return {"orcrt": 22, "orcrt14": 14}.get(self.kind, self.compiler)
+        if self.executor in ("llvm14", "llvm22"):
+            return int(self.executor[4:])
+        return {"orcrt": 22, "orcrt14": 14}.get(self.executor, self.compiler)
 
 
 def _variants(program: Program) -> tuple[str, ...]:
@@ -136,7 +156,7 @@ def _expected(case: Case) -> tuple[str, int] | None:
         return None
     program = case.program
     if program.name == "exit":  # exit(3): in process our process exits 3; else the executor
-        return program.stdout, 3 if case.kind == "inprocess" else 1
+        return program.stdout, 3 if case.executor == "inprocess" else 1
     return program.stdout, program.status
 
 
@@ -144,12 +164,12 @@ def _commands(case: Case, jitlink: Path, paths: list[str]) -> tuple[list[str], l
     """(ours, llvm-jitlink's) command lines."""
     args = ["-args", *case.program.args] if case.program.args else []
     reference_tool = str(llvm_tool(case.llvm_version, "llvm-jitlink"))
-    if case.kind == "inprocess":
+    if case.executor == "inprocess":
         ours = [str(jitlink), *paths, *args]
         reference = [reference_tool, *paths, *args]
         return ours, reference
     llvm_executor = f"-oop-executor={llvm_tool(case.llvm_version, 'llvm-jitlink-executor')}"
-    executor = "-oop-executor" if case.kind.startswith("orcrt") else llvm_executor
+    executor = "-oop-executor" if case.executor.startswith("orcrt") else llvm_executor
     ours = [str(jitlink), executor, *paths, *args]
     reference = [reference_tool, llvm_executor, *paths, *args]
     return ours, reference
@@ -162,6 +182,7 @@ def runs(
     orcrt_jitlink: Path,
     orcrt_executor: Path,
     env: dict[str, str],
+    warm_runtime: Path,
 ) -> dict[str, tuple[Run, Run]]:
     """Every selected case run (ours, reference), all in one bounded-parallel batch."""
     selected: set[str] = set()
@@ -189,12 +210,35 @@ def runs(
         ours, reference = _commands(case, orcrt_jitlink, paths)
         # What a spawned orcrt-executor speaks (orcrt-jitlink's default: 22).
         speak = {"orcrt": {"ORCRT_LLVM_VERSION": "22"}, "orcrt14": {"ORCRT_LLVM_VERSION": "14"}}
-        speak_ours = speak.get(case.kind, {})
+        extra = dict(speak.get(case.executor, {}))
+        if case.warm:
+            extra.update(ORCRT_WARM="verbose", XDG_RUNTIME_DIR=str(warm_runtime))
         # A hang of ours is a bug (one attempt); llvm-jitlink's reference gets three.
-        index[case.id] = (add(ours, speak_ours, 1), add(reference, {}, 3))
+        index[case.id] = (add(ours, extra, 1), add(reference, {}, 3))
     child = dict(env, PATH=f"{orcrt_executor.parent}:{env.get('PATH', '')}")
     results = run_all(commands, child)
     return {key: (results[a], results[b]) for key, (a, b) in index.items()}
+
+
+@pytest.fixture(scope="session")
+def warm_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private ``XDG_RUNTIME_DIR`` for the warm runs; its server and children are killed
+    (by pid) at the end of the session."""
+    runtime = tmp_path_factory.mktemp("warm-run")
+    runtime.chmod(0o700)
+    yield runtime
+    stop_warm_processes(runtime)
+
+
+_WARM_NOTE = re.compile(r"^orcrt-(jitlink|executor): warm: ")
+_WARM_FORKED = re.compile(r"^orcrt-jitlink: warm: process \d+ forked by server \d+$", re.M)
+
+
+def _without_warm_notes(run: Run) -> Run:
+    """``run`` with the launchers' notes left out of its stderr, once they show it was warm."""
+    assert _WARM_FORKED.search(run.stderr), f"not a warm start: {run.show()}"
+    kept = [line for line in run.stderr.splitlines(keepends=True) if not _WARM_NOTE.match(line)]
+    return Run(run.argv, run.stdout, "".join(kept), run.status)
 
 
 @pytest.mark.timeout(900)
@@ -206,6 +250,8 @@ def test_cli_program_runs_as_llvm_jitlink_does(
     program is written to print); a documented llvm-jitlink bug is asserted as such.
     Successful runs print nothing on stderr; failed ones one line naming the problem."""
     ours, reference = runs[case.id]
+    if case.warm:
+        ours = _without_warm_notes(ours)
     expected = _expected(case)
     if expected is not None:
         assert (ours.stdout, ours.status) == expected, ours.show()
