@@ -31,7 +31,7 @@ import native
 import protocol
 from protocol import ExecutorSymbolDef, Failure, Frozen, WrapperSignature
 
-from ._actor import ActorRef, Ask
+from ._actor import PENDING, ActorRef, Ask
 from ._dylib_manager import DylibResolver, LookupSymbols, OpenLibrary
 from ._errors import ActorError
 from ._memory_manager import (
@@ -134,13 +134,16 @@ def _sps_ask(
     """A raw wrapper that decodes its arguments, asks an actor, and encodes the reply.
 
     ``prepare(*args)`` names the actor and the request (or raises for bad arguments);
-    ``finish(reply)`` turns the reply into the result value. The reply comes back through a
-    `CallbackReply`, so no task is created per call and the wrapper returns at once.
+    ``finish(reply)`` turns the reply into the result value. An idle actor answers inline
+    (`ActorRef.ask_inline`) and the result is returned at once; otherwise the reply comes back
+    through a callback, so no task is created per call and the wrapper returns at once.
     """
+    decode_args = signature.decode_args
+    encode_result = signature.encode_result
 
     def run(session: Session, call_id: int, return_fn: ReturnFn, data: bytes) -> None:
         try:
-            ref, message = prepare(*signature.decode_args(data))
+            ref, message = prepare(*decode_args(data))
         except _Handled as exc:
             return_fn(session, call_id, _error_result(signature, exc))
             return
@@ -148,13 +151,19 @@ def _sps_ask(
         def done(reply: Any, error: BaseException | None) -> None:
             if error is None:
                 try:
-                    return_fn(session, call_id, signature.encode_result(finish(reply)))
+                    return_fn(session, call_id, encode_result(finish(reply)))
                     return
                 except _Handled as exc:
                     error = exc
             return_fn(session, call_id, _error_result(signature, error))
 
-        ref.ask_callback(message, done)
+        try:
+            reply = ref.ask_inline(message, done)
+        except Exception as exc:  # the handler's error, as ask_callback would deliver it
+            return_fn(session, call_id, _error_result(signature, exc))
+            return
+        if reply is not PENDING:
+            done(reply, None)
 
     run.__name__ = signature.name
     return run
