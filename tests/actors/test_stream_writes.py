@@ -14,6 +14,7 @@ import pytest
 import protocol
 from actors import open_session
 from actors._stream import StreamControllerAccess, _LinkProtocol
+from tests.fakes import wait_until
 
 
 class _Sink(asyncio.WriteTransport):
@@ -85,8 +86,7 @@ async def test_results_of_one_read_go_out_in_one_write_before_data_received_retu
 
         access._open = open_memory
         await session.attach(access)
-        while not sink.writes:  # Setup
-            await asyncio.sleep(0)
+        await wait_until(lambda: sink.writes)  # Setup
         sink.writes.clear()
         (link,) = links
 
@@ -100,8 +100,5 @@ async def test_results_of_one_read_go_out_in_one_write_before_data_received_retu
         # A result that comes later (an async wrapper) still goes out, when the access is idle.
         link.data_received(_call(3, later_address, b"c"))
         gate.set()
-        for _ in range(100):
-            if len(sink.writes) == 2:
-                break
-            await asyncio.sleep(0)
+        await wait_until(lambda: len(sink.writes) == 2)
         assert _frames(sink.writes[1]) == [(protocol.Opcode.RESULT, 3, b"c!")]
