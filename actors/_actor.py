@@ -30,7 +30,9 @@ asker yielding to the loop, so other tasks the handler woke have not run yet whe
 hence opt-in. Any plain ``def handle`` may return a coroutine: the asynchronous rest of the
 work (its *tail*), which the task then awaits before any other message, and whose result is
 the reply. After inline handling the actor's `on_idle` runs soon (``call_soon``), once per
-burst, if the actor is still idle then.
+burst, if the actor is still idle then. `ActorRef.ask_inline` is the request/reply form for hot
+paths: when the message can be taken inline and ``handle`` returns a plain value, that value
+is returned to the sender directly (no reply object); otherwise it behaves as `ask_callback`.
 """
 
 from __future__ import annotations
