@@ -30,7 +30,9 @@ asker yielding to the loop, so other tasks the handler woke have not run yet whe
 hence opt-in. Any plain ``def handle`` may return a coroutine: the asynchronous rest of the
 work (its *tail*), which the task then awaits before any other message, and whose result is
 the reply. After inline handling the actor's `on_idle` runs soon (``call_soon``), once per
-burst, if the actor is still idle then.
+burst, if the actor is still idle then. `ActorRef.ask_inline` is the request/reply form for hot
+paths: when the message can be taken inline and ``handle`` returns a plain value, that value
+is returned to the sender directly (no reply object); otherwise it behaves as `ask_callback`.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 from ._errors import ActorClosedError, ActorCrashedError, ActorError
 
 __all__ = [
+    "PENDING",
     "Actor",
     "ActorRef",
     "Ask",
@@ -114,6 +117,19 @@ _Envelope = tuple[Any, "Reply[Any] | None"]
 _get_ident = threading.get_ident
 _CoroutineType = types.CoroutineType
 _INLINE_BURST = 64  # most messages one inline run handles before leaving the rest to the task
+
+
+class _Pending:
+    """The type of `PENDING`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PENDING"
+
+
+PENDING: Any = _Pending()
+"""What `ActorRef.ask_inline` returns when the reply will come through the callback."""
 
 
 class _Tail:
@@ -330,6 +346,57 @@ class ActorRef(Generic[M_contra]):
             self._deliver(message, reply)
         else:
             self._deliver_threadsafe(message, reply)
+
+    def ask_inline(
+        self, message: Ask[R], callback: Callable[[R | None, BaseException | None], None]
+    ) -> R:
+        """Like `ask_callback`, but when the actor can take ``message`` inline now (module doc:
+        opted in, plain ``def handle``, idle, mailbox empty, loop thread) and ``handle`` returns
+        a plain value, return that value instead of calling ``callback``; an exception of
+        ``handle`` is then raised here. Otherwise return `PENDING` (compare with ``is``): the
+        reply goes to ``callback(result, error)`` as with `ask_callback`, including a
+        coroutine's (tail's) reply.
+
+        For hot request/reply paths: no reply object, no callback, no extra frames when the
+        actor is idle. Mail the handler sent to this actor meanwhile is handled after it, as in
+        any inline run.
+        """
+        if (
+            self._waiter is None
+            or not self._sync
+            or self._inline
+            or self._queue
+            or self._closed
+            or _get_ident() != self._thread_id
+        ):
+            self.ask_callback(message, callback)
+            return cast("R", PENDING)
+        self._inline = True
+        try:
+            result = self._actor.handle(message)  # type: ignore[arg-type]  # M erased
+        except BaseException:
+            self._end_inline_call()
+            raise
+        if type(result) is _CoroutineType:
+            # The asynchronous tail: the task awaits it before anything queued meanwhile.
+            self._queue.appendleft((_Tail(result, message), CallbackReply(callback)))
+            result = PENDING
+        self._end_inline_call()
+        return cast("R", result)
+
+    def _end_inline_call(self) -> None:
+        """After `ask_inline`'s handler: what `_handle_inline` does after its first message."""
+        self._inline = False
+        queue = self._queue
+        if queue:
+            if type(queue[0][0]) is _Tail or self._closed:
+                self._wake()
+            else:
+                message, reply = queue.popleft()
+                self._handle_inline(message, reply)
+        elif self._has_on_idle and not self._idle_scheduled:
+            self._idle_scheduled = True
+            self._loop.call_soon(self._idle_after_inline)
 
     def ask_threadsafe(self, message: Ask[R]) -> concurrent.futures.Future[R]:
         """Like `ask`, from a thread that is not the loop's: returns a concurrent future.

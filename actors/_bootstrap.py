@@ -31,7 +31,7 @@ import native
 import protocol
 from protocol import ExecutorSymbolDef, Failure, Frozen, WrapperSignature
 
-from ._actor import ActorRef, Ask
+from ._actor import PENDING, ActorRef, Ask
 from ._dylib_manager import DylibResolver, LookupSymbols, OpenLibrary
 from ._errors import ActorError
 from ._memory_manager import (
@@ -134,13 +134,16 @@ def _sps_ask(
     """A raw wrapper that decodes its arguments, asks an actor, and encodes the reply.
 
     ``prepare(*args)`` names the actor and the request (or raises for bad arguments);
-    ``finish(reply)`` turns the reply into the result value. The reply comes back through a
-    `CallbackReply`, so no task is created per call and the wrapper returns at once.
+    ``finish(reply)`` turns the reply into the result value. An idle actor answers inline
+    (`ActorRef.ask_inline`) and the result is returned at once; otherwise the reply comes back
+    through a callback, so no task is created per call and the wrapper returns at once.
     """
+    decode_args = signature.decode_args
+    encode_result = signature.encode_result
 
     def run(session: Session, call_id: int, return_fn: ReturnFn, data: bytes) -> None:
         try:
-            ref, message = prepare(*signature.decode_args(data))
+            ref, message = prepare(*decode_args(data))
         except _Handled as exc:
             return_fn(session, call_id, _error_result(signature, exc))
             return
@@ -148,13 +151,19 @@ def _sps_ask(
         def done(reply: Any, error: BaseException | None) -> None:
             if error is None:
                 try:
-                    return_fn(session, call_id, signature.encode_result(finish(reply)))
+                    return_fn(session, call_id, encode_result(finish(reply)))
                     return
                 except _Handled as exc:
                     error = exc
             return_fn(session, call_id, _error_result(signature, error))
 
-        ref.ask_callback(message, done)
+        try:
+            reply = ref.ask_inline(message, done)
+        except Exception as exc:  # the handler's error, as ask_callback would deliver it
+            return_fn(session, call_id, _error_result(signature, exc))
+            return
+        if reply is not PENDING:
+            done(reply, None)
 
     run.__name__ = signature.name
     return run
@@ -208,52 +217,53 @@ async def install_bootstrap(session: Session, options: BootstrapOptions) -> Exec
             symbols[signature.name] = address
         return address
 
-    def to_memory(instance: int, message: Ask[Any]) -> tuple[ActorRef[Any], Ask[Any]]:
-        _check_instance(_MEMORY_INSTANCE, instance, "memory manager")
-        return memory.ref, message
+    def to_memory(make: Callable[[Any], Ask[Any]]) -> Callable[[int, Any], Any]:
+        """``prepare`` for a memory wrapper: check the instance, build the request."""
+
+        def prepare(instance: int, argument: Any) -> tuple[ActorRef[Any], Ask[Any]]:
+            if instance != _MEMORY_INSTANCE:
+                _check_instance(_MEMORY_INSTANCE, instance, "memory manager")  # raises
+            return memory.ref, make(argument)
+
+        return prepare
 
     # -- memory manager (§7.2): asks to the memory manager actor ------------------------------
     symbols[protocol.MEMORY_MANAGER_INSTANCE_SYMBOL] = _MEMORY_INSTANCE
     await add_raw(
         protocol.MEMORY_RESERVE,
-        _sps_ask(protocol.MEMORY_RESERVE, lambda inst, size: to_memory(inst, Reserve(size=size))),
+        _sps_ask(protocol.MEMORY_RESERVE, to_memory(lambda size: Reserve(size=size))),
     )
     if row.memory_manager is protocol.MemoryManagerProtocol.FINALIZE:
         await add_raw(
             protocol.MEMORY_FINALIZE,
             _sps_ask(
-                protocol.MEMORY_FINALIZE,
-                lambda inst, request: to_memory(inst, Finalize(request=request)),
+                protocol.MEMORY_FINALIZE, to_memory(lambda request: Finalize(request=request))
             ),
         )
         await add_raw(
             protocol.MEMORY_DEALLOCATE,
             _sps_ask(
                 protocol.MEMORY_DEALLOCATE,
-                lambda inst, bases: to_memory(inst, Deallocate(bases=tuple(bases))),
+                to_memory(lambda bases: Deallocate(bases=tuple(bases))),
             ),
         )
     else:
         await add_raw(
             protocol.MEMORY_INITIALIZE,
             _sps_ask(
-                protocol.MEMORY_INITIALIZE,
-                lambda inst, request: to_memory(inst, Initialize(request=request)),
+                protocol.MEMORY_INITIALIZE, to_memory(lambda request: Initialize(request=request))
             ),
         )
         await add_raw(
             protocol.MEMORY_DEINITIALIZE,
             _sps_ask(
                 protocol.MEMORY_DEINITIALIZE,
-                lambda inst, keys: to_memory(inst, Deinitialize(keys=tuple(keys))),
+                to_memory(lambda keys: Deinitialize(keys=tuple(keys))),
             ),
         )
         await add_raw(
             protocol.MEMORY_RELEASE,
-            _sps_ask(
-                protocol.MEMORY_RELEASE,
-                lambda inst, bases: to_memory(inst, Release(bases=tuple(bases))),
-            ),
+            _sps_ask(protocol.MEMORY_RELEASE, to_memory(lambda bases: Release(bases=tuple(bases)))),
         )
 
     # -- dylib manager (§7.1): asks to the dylib resolver actor -------------------------------

@@ -8,6 +8,7 @@
 | `WrapperDone`      | a wrapper's reply future| send a wrapper's result back to the controller    |
 | `Disconnect`       | anyone, any task/thread | detach: no further calls either way               |
 | `LinkLost`         | the link (subclass)     | the controller went away (EOF, error, hang-up)    |
+| `EndOfRead`        | the link (subclass)     | one read's frames are all handed over: `flush`    |
 
 Theory of operation
 -------------------
@@ -41,10 +42,12 @@ if TYPE_CHECKING:
     from ._session import Session
 
 __all__ = [
+    "END_OF_READ",
     "CallController",
     "ControllerAccess",
     "ControllerAccessMessage",
     "Disconnect",
+    "EndOfRead",
     "IncomingCall",
     "IncomingResult",
     "LinkLost",
@@ -121,8 +124,20 @@ class LinkLost(Message):
         self.reason: Final = reason
 
 
+class EndOfRead(Message):
+    """The link has handed over every frame of one read: results batched meanwhile may go out
+    now (`ControllerAccess.flush`), without waiting for the mailbox to run empty. Stateless:
+    send `END_OF_READ`."""
+
+    __slots__ = ()
+
+
+END_OF_READ: Final = EndOfRead()
+"""The one `EndOfRead` message (it carries nothing, so one instance serves every read)."""
+
+
 ControllerAccessMessage = (
-    CallController | IncomingCall | IncomingResult | WrapperDone | Disconnect | LinkLost
+    CallController | IncomingCall | IncomingResult | WrapperDone | Disconnect | LinkLost | EndOfRead
 )
 
 
@@ -185,6 +200,9 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
     async def close_link(self, reason: BaseException | None) -> None:
         """Close the link so that no further call is received; called once."""
 
+    def flush(self) -> None:
+        """Send what is batched for the link now (on `EndOfRead`). Default: nothing is batched."""
+
     async def on_connect(self) -> None:
         """Called once when attached, before any message (e.g. to send Setup)."""
 
@@ -217,6 +235,9 @@ class ControllerAccess(Actor[ControllerAccessMessage]):
                     return self.send_result(ref, result)
             case Disconnect(reason=reason) | LinkLost(reason=reason):
                 return self._disconnect(reason)
+            case EndOfRead():
+                if not self._disconnected:
+                    self.flush()
             case _:
                 assert_never(message)
         return None

@@ -337,6 +337,12 @@ class _SessionActor(Actor[SessionMessage]):
             case WrapperReturned(call_id=call_id, result=result):
                 self._wrapper_returned(call_id, result)
                 return None
+            # Third: the memory manager announces executable ranges once per finalize and free.
+            case AllowNativeTargets(source=source, ranges=ranges, addresses=addresses):
+                if ranges is not None:
+                    self._exec_ranges[source] = ranges
+                self._allowed_addresses.update(addresses)
+                return None
             case ControllerCallRequest(tag=tag, args=args, reply=reply):
                 self._call_controller(tag, args, reply)
                 return None
@@ -367,11 +373,6 @@ class _SessionActor(Actor[SessionMessage]):
             case ConfigureNativeCalls(factory=factory, guarded=guarded):
                 self._native_factory = factory
                 self._guarded = guarded
-                return None
-            case AllowNativeTargets(source=source, ranges=ranges, addresses=addresses):
-                if ranges is not None:
-                    self._exec_ranges[source] = ranges
-                self._allowed_addresses.update(addresses)
                 return None
             case CheckNativeTarget(address=address):
                 return self._native_refusal(address)

@@ -18,9 +18,10 @@ it can send without waiting) and the memory and dylib managers handle mail inlin
 (`actors._actor`), so a call to a synchronous wrapper is answered within the ``data_received``
 that read it: no task switch from frame to result frame. The executor speaks first:
 `on_connect` sends Setup (simple-remote-epc.md §4). Frames are whole (header and payload in one
-buffer), so they never interleave; the results of one burst (one ``data_received``, or one
-mailbox drain) go out in one ``write`` from `on_idle` (or every 64 KiB), so pipelined results
-cost one system call per burst, and a TCP peer sees no header/payload split (TCP_NODELAY is
+buffer), so they never interleave; the results of one burst go out in one ``write`` (or
+every 64 KiB): at the end of the ``data_received`` that read the calls (`EndOfRead`, handled
+inline, so the write does not wait for the next loop iteration) or when the mailbox runs dry
+(`on_idle`). Pipelined results cost one system call per burst, and a TCP peer sees no header/payload split (TCP_NODELAY is
 set, unlike LLVM's own executor, whose two writes per frame cost ~40 ms each with Nagle and
 delayed ACKs). A result for a sequence number we never used is fatal ("No call for sequence
 number N"), as in LLVM.
@@ -43,6 +44,7 @@ from protocol import FrameDecoder, Opcode, ProtocolError, encode_frame
 
 from ._actor import ActorRef
 from ._controller import (
+    END_OF_READ,
     ControllerAccess,
     ControllerAccessMessage,
     IncomingResult,
@@ -106,6 +108,10 @@ class _LinkProtocol(asyncio.Protocol):
             else:
                 self._end(ProtocolError("unexpected Setup message from the controller"))
                 return
+        if frames and not access.closed:
+            # The results of this read go out now (one write), not one loop iteration later
+            # from on_idle; an idle access takes this inline (actors._actor).
+            access.tell(END_OF_READ)
 
     def eof_received(self) -> bool:
         try:
@@ -284,8 +290,13 @@ class StreamControllerAccess(ControllerAccess):
             transport.write(data)
 
     def on_idle(self) -> None:
-        """The mailbox ran empty: send the frames batched meanwhile in one write; then, with
-        busy polling on, watch the link for the next frame before the loop may sleep."""
+        """The mailbox ran empty: send the frames batched meanwhile (see `flush`)."""
+        self.flush()
+
+    def flush(self) -> None:
+        """Send the frames batched meanwhile in one write; then, with busy polling on, watch
+        the link for the next frame before the loop may sleep. Runs at the end of each read
+        (`EndOfRead`) and when the mailbox runs empty."""
         flushed = bool(self._outbox)
         self._flush()
         if flushed and self._poller is not None:

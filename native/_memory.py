@@ -194,11 +194,13 @@ def write_segment(address: int, content: bytes, size: int, prot: int) -> None:
     """
     if prot & ~_PROT_ALL or prot < 0:
         raise ValueError(f"protection {prot:#x} has bits other than R=1, W=2, X=4")
-    if len(content) > size:
-        raise ValueError(f"segment content ({len(content)} bytes) exceeds its size ({size})")
-    _check_range(address, size, "write")
-    page = page_size()
-    error = load_shim().write_segment(address, content, len(content), size, prot, page)
+    length = len(content)
+    if length > size:
+        raise ValueError(f"segment content ({length} bytes) exceeds its size ({size})")
+    if not (address > 0 and size >= 0 and address + size <= _ADDRESS_LIMIT):
+        _check_range(address, size, "write")  # raises, naming the problem
+    page = mmap.PAGESIZE
+    error = load_shim().write_segment(address, content, length, size, prot, page)
     if error:
         start = address - address % page
         length = -(-(address + size) // page) * page - start

@@ -17,6 +17,7 @@ import attrs
 import pytest
 
 from actors import Actor, ActorRef, Ask, open_session
+from actors._actor import PENDING
 from tests.fakes import ErrorSink, wait_until
 
 
@@ -271,3 +272,81 @@ async def test_inline_delivery_is_opt_in() -> None:
         ref.tell(Note(1))
         assert actor.log == []  # queued for the task
         await wait_until(lambda: len(actor.log) == 1)
+
+
+class _Callbacks:
+    """Collects what `ActorRef.ask_inline`'s callback receives."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[object, BaseException | None]] = []
+
+    def __call__(self, result: object, error: BaseException | None) -> None:
+        self.calls.append((result, error))
+
+
+@pytest.mark.asyncio
+async def test_ask_inline_returns_an_idle_actors_reply_and_raises_its_error() -> None:
+    """Idle: the reply is the return value (no callback); the handler's error is raised;
+    on_idle follows soon, as after any inline run."""
+    async with open_session() as session:
+        recorder = Recorder()
+        ref = session.spawn(recorder)
+        await _started(ref)
+        callbacks = _Callbacks()
+        idle_before = recorder.idle_calls
+        assert ref.ask_inline(Echo(3), callbacks) == 3
+        with pytest.raises(ValueError, match="boom"):
+            ref.ask_inline(Fail("boom"), callbacks)  # type: ignore[arg-type]  # not an Ask
+        assert callbacks.calls == []
+        assert await ref.ask(Echo(4), timeout=5) == 4  # still working after the error
+        await asyncio.sleep(0)
+        assert recorder.idle_calls > idle_before
+
+
+@pytest.mark.asyncio
+async def test_ask_inline_falls_back_to_the_callback_when_busy_or_for_a_tail() -> None:
+    """A busy actor queues the request (PENDING, reply through the callback, in order); a
+    coroutine from handle is the tail, awaited by the task, its result to the callback."""
+    async with open_session() as session:
+        recorder = Recorder()
+        ref = session.spawn(recorder)
+        await _started(ref)
+        recorder.log.clear()
+        gate = asyncio.Event()
+        tail = _Callbacks()
+        assert ref.ask_inline(Slow(1, gate), tail) is PENDING
+        queued = _Callbacks()
+        assert ref.ask_inline(Echo(2), queued) is PENDING  # busy with the tail
+        assert tail.calls == []
+        assert queued.calls == []
+        gate.set()
+        await wait_until(lambda: bool(queued.calls))
+        assert tail.calls == [(1, None)]
+        assert queued.calls == [(2, None)]
+        assert recorder.log == [("slow", 1), ("slow done", 1), ("echo", 2)]
+
+
+@pytest.mark.asyncio
+async def test_ask_inline_handles_mail_sent_meanwhile_after_the_request() -> None:
+    """Mail the handler sends to its own actor is handled right after the request."""
+    async with open_session() as session:
+        recorder = Recorder()
+        ref = session.spawn(recorder)
+        await _started(ref)
+        recorder.log.clear()
+
+        class _Both(Ask[int]):
+            pass
+
+        original = recorder.handle
+
+        def handle(message: Message) -> object:
+            if isinstance(message, _Both):
+                ref.tell(Note(5))  # queued: the actor is handling this request
+                recorder.log.append("both")
+                return 9
+            return original(message)
+
+        recorder.handle = handle  # type: ignore[method-assign]
+        assert ref.ask_inline(_Both(), _Callbacks()) == 9
+        assert recorder.log == ["both", 5]
