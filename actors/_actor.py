@@ -45,9 +45,10 @@ import types
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from ._errors import ActorClosedError, ActorCrashedError, ActorError
+from ._replies import CallbackReply, Reply, copy_outcome
 
 __all__ = [
     "PENDING",
@@ -58,59 +59,16 @@ __all__ = [
     "ErrorReporter",
     "Message",
     "Reply",
-    "Spawner",
+    "copy_outcome",
 ]
 
 R = TypeVar("R")
 M = TypeVar("M")
 # A reference that accepts a wider message union can stand in for a narrower one.
 M_contra = TypeVar("M_contra", contravariant=True)
-R_contra = TypeVar("R_contra", contravariant=True)
 
 ErrorReporter = Callable[[BaseException], None]
 """Receives every error that has no caller. Called on the event-loop thread, never concurrently."""
-
-
-class Reply(Protocol[R_contra]):
-    """Where a reply goes: an ``asyncio.Future`` or a `CallbackReply` (the three methods)."""
-
-    def done(self) -> bool: ...
-
-    def set_result(self, result: R_contra, /) -> None: ...
-
-    def set_exception(self, exception: BaseException, /) -> None: ...
-
-
-class CallbackReply(Generic[R]):
-    """A reply that calls ``callback(result, None)`` or ``callback(None, error)`` once.
-
-    Cheaper than a future when the reply only needs to be forwarded (usually as a ``tell``):
-    no task wakes up and no extra loop iteration passes. The callback runs on the replying
-    actor's task and must be quick, must not block, and should not raise (an exception is
-    reported to the Session's error reporter).
-    """
-
-    __slots__ = ("_callback", "_done")
-
-    def __init__(self, callback: Callable[[R | None, BaseException | None], None]) -> None:
-        self._callback = callback
-        self._done = False
-
-    def done(self) -> bool:
-        """True once the callback has run."""
-        return self._done
-
-    def set_result(self, result: R, /) -> None:
-        """Deliver ``result`` (the first delivery wins)."""
-        if not self._done:
-            self._done = True
-            self._callback(result, None)
-
-    def set_exception(self, exception: BaseException, /) -> None:
-        """Deliver ``exception`` (the first delivery wins)."""
-        if not self._done:
-            self._done = True
-            self._callback(None, exception)
 
 
 _Envelope = tuple[Any, "Reply[Any] | None"]
@@ -634,64 +592,3 @@ class ActorRef(Generic[M_contra]):
         else:
             # Nobody waits for this reply (a tell, or an asker that gave up): report it.
             self._report(exc)
-
-
-def copy_outcome(source: asyncio.Future[R], target: concurrent.futures.Future[R]) -> None:
-    """Copy a finished asyncio future's outcome into a concurrent future (a done-callback)."""
-    if target.done():
-        return
-    if source.cancelled():
-        target.cancel()
-    elif (exc := source.exception()) is not None:
-        target.set_exception(exc)
-    else:
-        target.set_result(source.result())
-
-
-class Spawner:
-    """Creates actors inside one task group; one per Session.
-
-    Created by the Session on its event loop. Every actor task lives in the task group, so
-    none outlives the Session and a crash of the group cancels them all.
-    """
-
-    __slots__ = ("_closed", "_count", "_refs", "_report", "_task_group")
-
-    def __init__(self, task_group: asyncio.TaskGroup, report: ErrorReporter) -> None:
-        self._task_group = task_group
-        self._report = report
-        self._count = 0
-        self._refs: list[ActorRef[Any]] = []
-        self._closed = False
-
-    def spawn(self, actor: Actor[M], name: str | None = None) -> ActorRef[M]:
-        """Give ``actor`` a mailbox and a task; return its reference.
-
-        Call on the loop thread. An actor can be spawned once.
-
-        Raises:
-            RuntimeError: the actor was spawned before, or the Session has ended.
-        """
-        if self._closed:
-            raise RuntimeError("the Session has ended; no new actors")
-        if actor._ref is not None:
-            raise RuntimeError(f"{actor._ref.name} was spawned already")
-        self._count += 1
-        label = name or f"{type(actor).__name__}-{self._count}"
-        ref: ActorRef[M] = ActorRef(actor, label, self._report)
-        actor._ref = ref
-        self._task_group.create_task(ref._run(), name=label)
-        self._refs = [r for r in self._refs if not r._closed]
-        self._refs.append(ref)
-        return ref
-
-    def close_all(self) -> None:
-        """Close every actor spawned here (the Session is ending); no spawns afterwards."""
-        self._closed = True
-        refs, self._refs = self._refs, []
-        for ref in refs:
-            ref.close()
-
-    def create_task(self, coro: Any, name: str | None = None) -> asyncio.Task[Any]:
-        """Run ``coro`` as a task of the Session's task group (never a stray task)."""
-        return self._task_group.create_task(coro, name=name)

@@ -36,7 +36,7 @@ from typing import Any, Final, TypeVar, assert_never
 
 from protocol import Frozen
 
-from ._actor import Actor, ActorRef, Ask, ErrorReporter, Message, Reply, Spawner, copy_outcome
+from ._actor import Actor, ActorRef, Ask, ErrorReporter, Message, Reply, copy_outcome
 from ._controller import CallController, ControllerAccess, ControllerAccessMessage
 from ._dispatcher import (
     Dispatch,
@@ -55,6 +55,7 @@ from ._errors import (
 )
 from ._resources import DetachResource, ResourceManager, ResourceManagerMessage
 from ._scope import ExecutionScope
+from ._spawner import Spawner
 from ._wrappers import (
     OutOfBandError,
     PlainWrapper,
