@@ -267,15 +267,30 @@ class ElfObject:
             ObjectFormatError: a record names a symbol index past the symbol table.
         """
         count = len(self.symbols)
-        view = memoryview(self.data)[section.offset : section.offset + section.size]
-        for number, (offset, info, addend) in enumerate(_RELA.iter_unpack(view)):
+        for number, (offset, info, addend) in enumerate(self.raw_relocations(section)):
             symbol = info >> 32
             if symbol >= count:
-                raise self.error(
-                    f"relocation {number} in {section.name} refers to symbol index {symbol}; "
-                    f"the symbol table has {count} entries"
-                )
+                raise self.symbol_index_error(section, number, symbol)
             yield offset, symbol, info & 0xFFFFFFFF, addend
+
+    def raw_relocations(self, section: ElfSection) -> Iterator[tuple[int, int, int]]:
+        """The records of RELA `section` as unpacked: (r_offset, r_info, r_addend), unchecked.
+
+        For the graph builder, which splits ``r_info`` and checks the symbol index itself
+        (with `symbol_index_error`) in the loop that makes the edges.
+        """
+        return _RELA.iter_unpack(
+            memoryview(self.data)[section.offset : section.offset + section.size]
+        )
+
+    def symbol_index_error(
+        self, section: ElfSection, number: int, symbol: int
+    ) -> ObjectFormatError:
+        """The error for record `number` of `section` naming `symbol`, past the symbol table."""
+        return self.error(
+            f"relocation {number} in {section.name} refers to symbol index {symbol}; "
+            f"the symbol table has {len(self.symbols)} entries"
+        )
 
     def groups(self) -> Iterator[tuple[ElfSection, int, list[int]]]:
         """Each SHT_GROUP section as (section, flags, member section indices); indices and the
