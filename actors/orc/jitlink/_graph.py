@@ -45,6 +45,12 @@ __all__ = [
 ]
 
 
+_identity_hash = object.__hash__
+"""The hash of the graph's plain enums: members are singletons compared by identity, and
+`enum.Enum`'s own ``__hash__`` (``hash(self._name_)``, a Python call) was a measurable share of
+the per-symbol dict lookups keyed by them (flags, layout groups)."""
+
+
 class MemProt(enum.IntFlag):
     """Memory protection of a section or segment; the bits are the wire's (R=1, W=2, X=4)."""
 
@@ -72,12 +78,16 @@ class Lifetime(enum.Enum):
     FINALIZE = "finalize"
     NO_ALLOC = "no-alloc"
 
+    __hash__ = _identity_hash
+
 
 class Linkage(enum.Enum):
     """Whether another definition of the same name may replace this one."""
 
     STRONG = "strong"
     WEAK = "weak"
+
+    __hash__ = _identity_hash
 
 
 class Scope(enum.Enum):
@@ -92,6 +102,8 @@ class Scope(enum.Enum):
     LOCAL = "local"
     SIDE_EFFECTS_ONLY = "side-effects-only"
 
+    __hash__ = _identity_hash
+
 
 class SymbolKind(enum.Enum):
     """Where a symbol's address comes from."""
@@ -99,6 +111,8 @@ class SymbolKind(enum.Enum):
     DEFINED = "defined"
     EXTERNAL = "external"
     ABSOLUTE = "absolute"
+
+    __hash__ = _identity_hash
 
 
 class Edge:
