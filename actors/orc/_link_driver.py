@@ -51,8 +51,7 @@ from ._names import Name
 if TYPE_CHECKING:
     from ._jitdylib import JITDylib
     from ._materialization import MaterializationResponsibility
-    from .jitlink import GraphLinker, LinkGraph, LinkResult
-    from .jitlink._elf import ElfObject
+    from .jitlink import ElfObject, GraphLinker, LinkGraph, LinkResult
 
 __all__ = ["LinkRecorder", "MemoryManager", "link_object"]
 
@@ -198,8 +197,7 @@ class _Link:
             raise
 
     async def _link(self) -> None:
-        from .jitlink import GraphLinker, default_passes, read_object
-        from .jitlink._builder import build_graph
+        from .jitlink import GraphLinker, build_graph, default_passes, read_object
 
         mr = self.mr
         if self.elf is not None:
@@ -221,7 +219,7 @@ class _Link:
             base = await self.memory_manager.reserve(request.size)
             self.base = base
         await asyncio.to_thread(linker.allocate, base)
-        await mr.notify_resolved(self._resolved(linker, owned))
+        await mr.notify_resolved(self._resolved(linker, owned, owned_names))
         sources: dict[str, JITDylib] = {}
         addresses = await self._lookup_externals(linker, sources)
         target = mr.target_jitdylib
@@ -273,12 +271,16 @@ class _Link:
                 graph.make_external(symbol)
 
     def _resolved(
-        self, linker: GraphLinker, owned: Mapping[Name, JITSymbolFlags]
+        self,
+        linker: GraphLinker,
+        owned: Mapping[Name, JITSymbolFlags],
+        owned_names: frozenset[str],
     ) -> dict[Name, ExecutorSymbolDef]:
-        """The MR's symbols with their addresses, after checking the graph defines exactly
-        them (side-effects-only symbols excepted). The declared flags are reported, as LLVM
-        does with ``OverrideObjectFlags`` (a common symbol stays COMMON)."""
-        defined = linker.defined_symbols()
+        """The MR's symbols (``owned``; ``owned_names`` their texts) with their addresses,
+        after checking the graph defines exactly them (side-effects-only symbols excepted).
+        The declared flags are reported, as LLVM does with ``OverrideObjectFlags`` (a common
+        symbol stays COMMON)."""
+        defined = linker.defined_addresses()
         resolved: dict[Name, ExecutorSymbolDef] = {}
         missing: list[Name] = []
         side_effects_only: dict[JITSymbolFlags, bool] = {}  # a few distinct flag values
@@ -289,14 +291,13 @@ class _Link:
                 skip = side_effects_only[flags] = bool(flags & _MSEO)
             if skip:
                 continue
-            definition = defined.get(str(name))
-            if definition is None:
+            address = defined.get(str(name))
+            if address is None:
                 missing.append(name)
             else:
-                resolved[name] = ExecutorSymbolDef(definition.address, flags)
+                resolved[name] = ExecutorSymbolDef(address, flags)
         if missing:
             raise MissingSymbolDefinitionsError(self.name, sorted(map(str, missing)))
-        owned_names = {str(name) for name in owned}
         extra = sorted(name for name in defined if name not in owned_names)
         if extra:
             raise UnexpectedSymbolDefinitionsError(self.name, extra)

@@ -30,7 +30,7 @@ from ._tracker import ResourceManager, ResourceTracker
 
 if TYPE_CHECKING:
     from ._session import ExecutionSession
-    from .jitlink._elf import ElfObject
+    from .jitlink import ElfObject
 
 __all__ = ["ObjectLinkingLayer", "ObjectMaterializationUnit"]
 
@@ -45,8 +45,7 @@ class ObjectMaterializationUnit(MaterializationUnit):
     LLVM (the link turns a discarded weak definition into a reference to the winner)."""
 
     def __init__(self, layer: ObjectLinkingLayer, data: bytes, name: str) -> None:
-        from .jitlink._elf import read_elf
-        from .jitlink._interface import elf_interface
+        from .jitlink import elf_interface, read_elf
 
         # Read once: the interface and, later, the link's graph come from the same tables.
         elf = read_elf(data, name)

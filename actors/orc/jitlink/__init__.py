@@ -22,7 +22,9 @@ Theory of operation
 - `link` does all of it for a caller-chosen base and resolver, with no executor: what
   ``llvm-jitlink -noexec -slab-address=...`` needs.
 - `object_interface` gives the symbols (with ORC's flag bits, `SymbolFlags`) and the init
-  symbol an object contributes to a JITDylib, without building the graph.
+  symbol an object contributes to a JITDylib, without building the graph. A driver that wants
+  both reads the file once: `read_elf` (an `ElfObject`), then `elf_interface` and
+  `build_graph` of it (`read_object` is `read_elf` + `build_graph`).
 - `dependence_groups` gives, per block of definitions, the names its code and data reach (what
   ORC records so that lookups become Ready only when their dependencies are).
 - `dump_graph` prints a graph the way ``llvm-jitlink -show-graph`` does.
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from ._builder import COMMON_SECTION as COMMON_SECTION
     from ._builder import GOT_SYMBOL as GOT_SYMBOL
     from ._builder import MAX_SECTION_SIZE as MAX_SECTION_SIZE
+    from ._builder import build_graph as build_graph
     from ._builder import read_object as read_object
     from ._checker import DEFAULT_CHECK_NAME as DEFAULT_CHECK_NAME
     from ._checker import AddressLookup as AddressLookup
@@ -77,6 +80,8 @@ if TYPE_CHECKING:
     from ._dump import dump_graph as dump_graph
     from ._ehframe import EH_FRAME_SECTION as EH_FRAME_SECTION
     from ._ehframe import split_eh_frame as split_eh_frame
+    from ._elf import ElfObject as ElfObject
+    from ._elf import read_elf as read_elf
     from ._errors import FixupOverflowError as FixupOverflowError
     from ._errors import JITLinkError as JITLinkError
     from ._errors import LayoutError as LayoutError
@@ -99,6 +104,7 @@ if TYPE_CHECKING:
     from ._initializers import keep_initializers_alive as keep_initializers_alive
     from ._interface import ObjectInterface as ObjectInterface
     from ._interface import SymbolFlags as SymbolFlags
+    from ._interface import elf_interface as elf_interface
     from ._interface import object_interface as object_interface
     from ._layout import MAX_ALLOCATION_SIZE as MAX_ALLOCATION_SIZE
     from ._layout import AllocationRequest as AllocationRequest
@@ -152,6 +158,7 @@ _EXPORTS: dict[str, str] = {
     "EH_FRAME_SECTION": "_ehframe",
     "Edge": "_graph",
     "EdgeKind": "_x86_64",
+    "ElfObject": "_elf",
     "FixupOverflowError": "_errors",
     "GOT_SECTION": "_tables",
     "GOT_SYMBOL": "_builder",
@@ -188,11 +195,13 @@ _EXPORTS: dict[str, str] = {
     "TLSINFO_SECTION": "_tables",
     "UnresolvedSymbolsError": "_errors",
     "apply_fixups": "_fixup",
+    "build_graph": "_builder",
     "build_tables": "_tables",
     "default_passes": "_linker",
     "define_section_bounds": "_section_bounds",
     "dependence_groups": "_dependencies",
     "dump_graph": "_dump",
+    "elf_interface": "_interface",
     "fixup_value": "_fixup",
     "is_archive": "_archive",
     "is_initializer_section": "_initializers",
@@ -205,6 +214,7 @@ _EXPORTS: dict[str, str] = {
     "prune": "_prune",
     "read_archive": "_archive",
     "read_check_rules": "_checker",
+    "read_elf": "_elf",
     "read_object": "_builder",
     "relocation_name": "_x86_64",
     "split_eh_frame": "_ehframe",
