@@ -79,7 +79,7 @@ def apply_fixups(graph: LinkGraph) -> None:
     """
     got = graph.got_symbol.address if graph.got_symbol is not None else None
     plans = _PLANS
-    pc_relative, absolute, negative = _PC_RELATIVE, _ABSOLUTE, _NEGATIVE
+    pc_relative, absolute, negative, none = _PC_RELATIVE, _ABSOLUTE, _NEGATIVE, Formula.NONE
     for section in graph.sections.values():
         if section.lifetime is Lifetime.NO_ALLOC:
             continue
@@ -95,31 +95,32 @@ def apply_fixups(graph: LinkGraph) -> None:
             base = block.address
             for edge in edges:
                 formula, low, high, pack_into, wrap = plans[edge.kind]
+                if formula is none:
+                    continue  # keep-alive: nothing to write
                 # The common formulas inline, with the target's address read off its block
                 # (`Symbol.address` without the property call); the rest through fixup_value.
                 target = edge.target
                 target_block = target.block
-                if target_block is not None:
-                    address = target_block.address + target.offset
-                else:
+                if target_block is None:
                     address = target._address
+                else:
+                    address = target_block.address + target.offset
+                offset = edge.offset
                 if formula is pc_relative:
-                    value = address + edge.addend - base - edge.offset
+                    value = address + edge.addend - base - offset
                 elif formula is absolute:
                     value = address + edge.addend
                 elif formula is negative:
-                    value = base + edge.offset - address + edge.addend
-                elif formula is Formula.NONE:
-                    continue
+                    value = base + offset - address + edge.addend
                 elif formula is Formula.GOT_RELATIVE and got is not None:
                     value = address + edge.addend - got
                 else:
                     value = fixup_value(graph, block, edge)
-                if value < low or value > high:
+                if not low <= value <= high:
                     raise _overflow(graph, block, edge, _SPECS[edge.kind], value)
                 if wrap:
                     value &= _MASK64
-                pack_into(content, edge.offset, value)
+                pack_into(content, offset, value)
 
 
 def _containing_symbol(graph: LinkGraph, block: Block, offset: int) -> str:

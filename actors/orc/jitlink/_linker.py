@@ -380,11 +380,17 @@ class GraphLinker:
             end = max(block.address + block.size for block in section.blocks)
             sections[section.name] = ExecutorAddrRange(start, end)
         elf_sections: dict[int, int] = {}
-        for block in graph.blocks():
-            index = block.elf_section
-            if index is not None and block.section.lifetime is not Lifetime.NO_ALLOC:
-                start = block.address - (block.origin - graph.elf_section_origins.get(index, 0))
-                elf_sections[index] = min(elf_sections.get(index, start), start)
+        origins = graph.elf_section_origins
+        for section in graph.sections.values():
+            if section.lifetime is Lifetime.NO_ALLOC:
+                continue
+            for block in section.blocks:  # thousands: one per eh-frame record
+                index = block.elf_section
+                if index is not None:
+                    start = block.address - (block.origin - origins.get(index, 0))
+                    known = elf_sections.get(index)
+                    if known is None or start < known:
+                        elf_sections[index] = start
         eh_frame = None
         eh_section = graph.sections.get(EH_FRAME_SECTION)
         if eh_section is not None and len(eh_section.blocks) > 1:  # more than the terminator
