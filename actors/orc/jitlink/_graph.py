@@ -45,10 +45,12 @@ __all__ = [
 ]
 
 
-_identity_hash = object.__hash__
-"""The hash of the graph's plain enums: members are singletons compared by identity, and
-`enum.Enum`'s own ``__hash__`` (``hash(self._name_)``, a Python call) was a measurable share of
-the per-symbol dict lookups keyed by them (flags, layout groups)."""
+class _Enum(enum.Enum):
+    """The graph's plain enums hash by identity: members are singletons compared by identity,
+    and `enum.Enum`'s own ``__hash__`` (``hash(self._name_)``, a Python call) was a measurable
+    share of the per-symbol dict lookups keyed by them (flags, layout groups)."""
+
+    __hash__ = object.__hash__
 
 
 class MemProt(enum.IntFlag):
@@ -66,7 +68,7 @@ class MemProt(enum.IntFlag):
         )
 
 
-class Lifetime(enum.Enum):
+class Lifetime(_Enum):
     """How long a section's memory lives (JITLink's ``MemLifetime``).
 
     STANDARD memory lives until the allocation is released; FINALIZE memory is needed only
@@ -78,19 +80,15 @@ class Lifetime(enum.Enum):
     FINALIZE = "finalize"
     NO_ALLOC = "no-alloc"
 
-    __hash__ = _identity_hash
 
-
-class Linkage(enum.Enum):
+class Linkage(_Enum):
     """Whether another definition of the same name may replace this one."""
 
     STRONG = "strong"
     WEAK = "weak"
 
-    __hash__ = _identity_hash
 
-
-class Scope(enum.Enum):
+class Scope(_Enum):
     """Visibility: DEFAULT (exported), HIDDEN (this JITDylib only), LOCAL (this graph only).
 
     SIDE_EFFECTS_ONLY (JITLink 22's scope of the same name) marks an init symbol: it is
@@ -102,17 +100,13 @@ class Scope(enum.Enum):
     LOCAL = "local"
     SIDE_EFFECTS_ONLY = "side-effects-only"
 
-    __hash__ = _identity_hash
 
-
-class SymbolKind(enum.Enum):
+class SymbolKind(_Enum):
     """Where a symbol's address comes from."""
 
     DEFINED = "defined"
     EXTERNAL = "external"
     ABSOLUTE = "absolute"
-
-    __hash__ = _identity_hash
 
 
 class Edge:
