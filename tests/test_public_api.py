@@ -78,6 +78,8 @@ JITLINK_API = {
     "is_initializer_section", "keep_bounded_sections_alive", "keep_initializers_alive", "link",
     "mark_live", "object_interface", "optimize_got_and_stubs", "prune", "read_object",
     "relocation_name", "split_eh_frame", "DependenceGroup", "dependence_groups",
+    # Reading an object once for both its interface and its graph (issue #10)
+    "ElfObject", "build_graph", "elf_interface", "read_elf",
     # The -check language (issue #14)
     "AddressLookup", "CapstoneDecoder", "CheckExpressionError", "CheckFileReport",
     "CheckRegistrationError", "CheckResult", "CheckRule", "Checker", "DEFAULT_CHECK_NAME",

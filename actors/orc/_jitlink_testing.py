@@ -125,6 +125,12 @@ class TestingPlugin(LinkPlugin):
             self.size_after_fixups += sum(block.size for block in linked.graph.blocks())
 
 
+def _default_check_name() -> str:
+    from .jitlink import DEFAULT_CHECK_NAME
+
+    return DEFAULT_CHECK_NAME
+
+
 class TestingSetup:
     """The testing options of one orcrt-jitlink run (module docstring). Made once per run by
     ``_jitlink_session``; used on the session's loop."""
@@ -135,10 +141,8 @@ class TestingSetup:
         Raises:
             TestingError: a bad value or a combination llvm-jitlink (or orcrt) refuses.
         """
-        from .jitlink import DEFAULT_CHECK_NAME, LinkedAddresses
-
         self.check_files = [Path(path) for path in cmd.items("check")]
-        self.check_name = cmd.text("check-name") or DEFAULT_CHECK_NAME
+        self.check_name = cmd.text("check-name") or _default_check_name()
         self.show_addrs = cmd.flag("show-addrs")
         self.show_sizes = cmd.flag("show-sizes")
         self.phony_externals = cmd.flag("phony-externals")
@@ -179,7 +183,11 @@ class TestingSetup:
             except ValueError as exc:
                 raise TestingError(f"-slab-allocate: {exc}") from None
         record = bool(self.check_files) or self.show_addrs
-        self.addresses = LinkedAddresses() if record else None
+        self.addresses = None
+        if record:  # the checker's modules load only for the runs that check or show
+            from .jitlink import LinkedAddresses
+
+            self.addresses = LinkedAddresses()
         self.plugin = (
             TestingPlugin(self.addresses, self.show_sizes) if record or self.show_sizes else None
         )

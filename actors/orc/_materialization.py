@@ -75,7 +75,9 @@ class MaterializationUnit(ABC):
         init_symbol: str | Name | None = None,
     ) -> None:
         self._symbols: dict[Any, JITSymbolFlags] = {
-            name: JITSymbolFlags(flags) for name, flags in symbols.items()
+            # Converting flags that already are JITSymbolFlags costs an enum call per symbol.
+            name: flags if type(flags) is JITSymbolFlags else JITSymbolFlags(flags)
+            for name, flags in symbols.items()
         }
         if init_symbol is not None and init_symbol not in self._symbols:
             raise ValueError(f"init symbol {init_symbol} is not among the unit's symbols")
@@ -124,7 +126,9 @@ class MaterializationUnit(ABC):
         """Re-key the interface with the session's names (once, when first defined)."""
         if self._interned:
             return
-        self._symbols = {pool.intern(name): flags for name, flags in self._symbols.items()}
+        self._symbols = dict(
+            zip(pool.intern_all(self._symbols), self._symbols.values(), strict=True)
+        )
         if self._init_symbol is not None:
             self._init_symbol = pool.intern(self._init_symbol)
         self._intern_payload(pool)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final, TypeAlias, TypeVar, final
 
 __all__ = ["Name", "NameMap", "SymbolStringPool"]
@@ -111,6 +111,36 @@ class SymbolStringPool:
                 name = Name._make(text, self)
                 self._entries[text] = weakref.ref(name)
             return name
+
+    def intern_all(self, texts: Iterable[str | Name]) -> list[Name]:
+        """`intern` of each of ``texts``, in order, under one acquisition of the lock (a
+        unit's interface defines thousands of names at once; the lock per new name was most
+        of what defining them cost).
+
+        Raises:
+            TypeError: an item is neither a str nor a Name (nothing after it is interned).
+        """
+        entries = self._entries
+        names: list[Name] = []
+        append = names.append
+        with self._lock:
+            for text in texts:
+                if type(text) is Name:
+                    if text._pool is self:
+                        append(text)
+                        continue
+                    text = text._text
+                elif not isinstance(text, str):
+                    raise TypeError(
+                        f"a symbol name must be a str or a Name, not {type(text).__name__}"
+                    )
+                ref = entries.get(text)
+                name = ref() if ref is not None else None
+                if name is None:
+                    name = Name._make(text, self)
+                    entries[text] = weakref.ref(name)
+                append(name)
+        return names
 
     def contains(self, text: str) -> bool:
         """True if a live name with this text exists (without creating one)."""

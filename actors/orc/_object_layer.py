@@ -30,6 +30,7 @@ from ._tracker import ResourceManager, ResourceTracker
 
 if TYPE_CHECKING:
     from ._session import ExecutionSession
+    from .jitlink import ElfObject
 
 __all__ = ["ObjectLinkingLayer", "ObjectMaterializationUnit"]
 
@@ -44,12 +45,15 @@ class ObjectMaterializationUnit(MaterializationUnit):
     LLVM (the link turns a discarded weak definition into a reference to the winner)."""
 
     def __init__(self, layer: ObjectLinkingLayer, data: bytes, name: str) -> None:
-        from .jitlink import object_interface
+        from .jitlink import elf_interface, read_elf
 
-        interface = object_interface(data, name)
+        # Read once: the interface and, later, the link's graph come from the same tables.
+        elf = read_elf(data, name)
+        interface = elf_interface(elf)
         super().__init__(dict(interface.symbols), interface.init_symbol)
         self._layer = layer
         self._data = data
+        self._elf: ElfObject | None = elf
         self._object_name = name
 
     @property
@@ -60,7 +64,8 @@ class ObjectMaterializationUnit(MaterializationUnit):
     async def materialize(self, mr: MaterializationResponsibility) -> None:
         """Link the object for ``mr`` (see `ObjectLinkingLayer.emit`)."""
         data, self._data = self._data, b""  # linked once: the unit need not keep the bytes
-        await self._layer.emit(mr, data, self._object_name)
+        elf, self._elf = self._elf, None
+        await self._layer._emit(mr, data, self._object_name, elf)
 
 
 class ObjectLinkingLayer(ResourceManager):
@@ -195,15 +200,22 @@ class ObjectLinkingLayer(ResourceManager):
         the link failed: a link error is reported to the session (``es.report_error``) and
         fails ``mr``, never raised. The steps are `_link_driver`'s.
         """
+        await self._emit(mr, bytes(data), name, None)
+
+    async def _emit(
+        self, mr: MaterializationResponsibility, data: bytes, name: str, elf: ElfObject | None
+    ) -> None:
+        """`emit`, with the object already read when the unit read it for its interface."""
         await self._ensure_registered()
         await link_object(
             mr,
-            bytes(data),
+            data,
             name,
             memory_manager=self._memory_manager,
             page_size=self._page_size,
             plugins=tuple(self._plugins),
             recorder=self,
+            elf=elf,
         )
 
     # -- resources ----------------------------------------------------------------------------

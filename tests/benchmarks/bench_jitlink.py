@@ -117,7 +117,7 @@ def _compile_bytecode() -> None:
     """Compile orcrt and its dependencies to bytecode, as ``pip install .`` does (an editable
     install under PYTHONDONTWRITEBYTECODE would otherwise compile every module on every run)."""
     paths = []
-    for name in ("actors", "protocol", "native", "attr", "attrs", "uvloop", "elftools"):
+    for name in ("actors", "protocol", "native", "attr", "attrs", "uvloop"):
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.submodule_search_locations:
             paths.extend(spec.submodule_search_locations)

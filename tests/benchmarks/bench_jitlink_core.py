@@ -14,8 +14,8 @@ compiles it once with ``clang -c -O1 -fPIC`` (clang 14, else 22; cached in
   addresses (copying contents into segment memory), and relaxation + fixups + result;
 - the total, microseconds per relocation, and ELF parsing's share of the total;
 - the growth of the total per 10x relocations (linear is 10x);
-- what pyelftools alone would take to iterate the same symbol table and relocations (the
-  reason the core unpacks those two tables itself; see ``actors/orc/jitlink/_elf.py``).
+- what pyelftools alone would take to iterate the same symbol table and relocations (one of
+  the reasons the core reads ELF with `struct` itself; see ``actors/orc/jitlink/_elf.py``).
 """
 
 from __future__ import annotations

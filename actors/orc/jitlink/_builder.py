@@ -65,6 +65,10 @@ _SKIPPED_TYPES: Final = frozenset(
     {"SHT_NULL", "SHT_RELA", "SHT_REL", "SHT_SYMTAB", "SHT_STRTAB", "SHT_GROUP", "SHT_SYMTAB_SHNDX"}
 )
 _SHF_COMPRESSED: Final = 0x800
+_EDGE_KINDS: Final = {
+    rtype: (kind, fixup_spec(kind).width) for rtype, kind in RELOCATION_EDGES.items()
+}
+_GOTPC_TYPES: Final = frozenset({GOTPC32, GOTPC64})
 
 
 def read_object(data: bytes | bytearray | memoryview, name: str) -> LinkGraph:
@@ -227,9 +231,12 @@ def _build_symbols(
 def _build_edges(
     elf: ElfObject, graph: LinkGraph, blocks: dict[int, Block], symbols: list[Symbol | None]
 ) -> None:
+    # The hottest loop of graph building (one turn per relocation): the record is split and
+    # checked inline, and one dict lookup gives both the kind and the field width.
     got_symbol: Symbol | None = None
     null_symbol: Symbol | None = None
-    widths = {rtype: fixup_spec(kind).width for rtype, kind in RELOCATION_EDGES.items()}
+    kinds = _EDGE_KINDS
+    count = len(elf.symbols)
     for rela in elf.relocation_sections():
         block = blocks.get(rela.info)
         if block is None:
@@ -237,9 +244,13 @@ def _build_edges(
         target_name = elf.sections[rela.info].name
         content_size = block.size if block.content is not None else 0
         append = block.edges.append
-        for offset, sym_index, rtype, addend in elf.relocations(rela):
-            kind = RELOCATION_EDGES.get(rtype)
-            if kind is None:
+        for number, (offset, info, addend) in enumerate(elf.raw_relocations(rela)):
+            sym_index = info >> 32
+            if sym_index >= count:
+                raise elf.symbol_index_error(rela, number, sym_index)
+            rtype = info & 0xFFFFFFFF
+            entry = kinds.get(rtype)
+            if entry is None:
                 if rtype == 0:  # R_X86_64_NONE
                     continue
                 raise elf.error(
@@ -247,13 +258,14 @@ def _build_edges(
                     f"{target_name}+{offset:#x} against "
                     f"'{elf.symbols[sym_index].name or sym_index}'"
                 )
-            if offset + widths[rtype] > content_size:
+            kind, width = entry
+            if offset + width > content_size:
                 raise elf.error(
                     f"{relocation_name(rtype)} at {target_name}+{offset:#x} is outside the "
                     f"{content_size:#x} content bytes of {target_name}"
                 )
             target = symbols[sym_index]
-            if rtype in (GOTPC32, GOTPC64):
+            if rtype in _GOTPC_TYPES:
                 if got_symbol is None:
                     got_symbol = graph.add_external_symbol(GOT_SYMBOL)
                 target = got_symbol

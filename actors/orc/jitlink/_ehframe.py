@@ -55,7 +55,15 @@ _POINTER_SIZES: Final = {0x00: 8, 0x03: 4, 0x04: 8, 0x0B: 4, 0x0C: 8}  # absptr,
 
 
 class _Cie:
-    __slots__ = ("augmented", "fde_encoding", "has_lsda", "lsda_encoding", "symbol")
+    __slots__ = (
+        "augmented",
+        "fde_encoding",
+        "fde_pointer_size",
+        "has_lsda",
+        "lsda_encoding",
+        "lsda_pointer_size",
+        "symbol",
+    )
 
     def __init__(self, symbol: Symbol) -> None:
         self.symbol = symbol
@@ -63,6 +71,9 @@ class _Cie:
         self.fde_encoding = 0x00
         self.lsda_encoding = _OMIT
         self.has_lsda = False
+        # Sizes of pc-begin/pc-range and of the LSDA pointer (0: none) in this CIE's FDEs.
+        self.fde_pointer_size = _POINTER_SIZES[0x00]
+        self.lsda_pointer_size = 0
 
 
 class _Reader:
@@ -166,75 +177,101 @@ def _split_block(graph: LinkGraph, section: Section, block: Block) -> None:
             records.append((offset, header, end))
         offset = end
     # Pass 2: one block per record; edges and symbols follow their offsets.
-    new_blocks: list[Block] = []
-    record_symbols: list[Symbol] = []
     packed = all(start % 4 == 0 and end % 4 == 0 for start, _, end in records)
     alignment = min(block.alignment, 4) if packed else 1
-    for start, _header, end in records:
-        record = graph.add_content_block(
-            section,
-            data[start:end],
-            alignment=alignment,
-            origin=block.origin + start,
-            elf_section=block.elf_section,
-        )
-        new_blocks.append(record)
-        record_symbols.append(graph.add_defined_symbol(record, 0, None, end - start))
+    new_blocks = graph.split_into_blocks(
+        section,
+        data,
+        [(start, end) for start, _, end in records],
+        alignment=alignment,
+        origin=block.origin,
+        elf_section=block.elf_section,
+    )
+    record_symbols = graph.add_block_symbols(new_blocks)
     starts = [start for start, _, _ in records]
-
-    def record_index(offset: int) -> int:
-        return max(bisect.bisect_right(starts, offset) - 1, 0)
-
-    edges_at: list[dict[int, Edge]] = [{} for _ in records]
+    # Each edge by its offset in the unsplit section: pass 3 finds pc-begin's relocation here.
+    edges_at: dict[int, Edge] = {}
+    bisect_right = bisect.bisect_right
     for edge in block.edges:
-        index = record_index(edge.offset)
+        offset = edge.offset
+        index = max(bisect_right(starts, offset) - 1, 0)
         start, _, end = records[index] if records else (0, 0, 0)
-        if not records or not start <= edge.offset < end:
+        if not records or not start <= offset < end:
             raise ObjectFormatError(
-                graph.name, f"{section.name}+{edge.offset:#x}: relocation outside every record"
+                graph.name, f"{section.name}+{offset:#x}: relocation outside every record"
             )
-        edge.offset -= start
+        edges_at[offset] = edge
+        edge.offset = offset - start
         new_blocks[index].edges.append(edge)
-        edges_at[index][edge.offset] = edge
     for symbol in graph.defined:
         if symbol.block is block:
             if not records:
                 raise ObjectFormatError(
                     graph.name, f"symbol {symbol.display_name} in empty {section.name}"
                 )
-            index = record_index(symbol.offset)
+            index = max(bisect_right(starts, symbol.offset) - 1, 0)
             symbol.block = new_blocks[index]
             symbol.offset -= records[index][0]
     # Pass 3: parse CIEs, then FDEs (an FDE may precede its CIE only in theory; allow it).
+    unpack_u32 = _U32.unpack_from
     cies: dict[int, _Cie] = {}
     for index, (start, header, end) in enumerate(records):
-        if _U32.unpack_from(data, start + header)[0] == 0:
+        if unpack_u32(data, start + header)[0] == 0:
             reader = _Reader(data, end, f"{section.name}+{start:#x} (CIE)", graph.name)
             cies[start] = _parse_cie(reader, start + header + 4, record_symbols[index])
+    neg_delta32, keep_alive = EdgeKind.NEG_DELTA32, EdgeKind.KEEP_ALIVE
     for index, (start, header, end) in enumerate(records):
         field = start + header
-        (pointer,) = _U32.unpack_from(data, field)
+        (pointer,) = unpack_u32(data, field)
         if pointer == 0:
             continue
-        reader = _Reader(data, end, f"{section.name}+{start:#x} (FDE)", graph.name)
         cie = cies.get(field - pointer)
-        if cie is None:
-            raise reader.fail(f"CIE pointer {pointer:#x} does not point at a CIE")
-        fde = new_blocks[index]
-        fde.edges.append(Edge(EdgeKind.NEG_DELTA32, header, cie.symbol, 0))
-        pc_begin = edges_at[index].get(header + 4)
-        if pc_begin is None:
+        pc_begin = edges_at.get(field + 4)
+        if cie is None or pc_begin is None or field + 4 >= end:
+            reader = _Reader(data, end, f"{section.name}+{start:#x} (FDE)", graph.name)
+            if cie is None:
+                raise reader.fail(f"CIE pointer {pointer:#x} does not point at a CIE")
             raise reader.fail("pc-begin has no relocation")
-        target = pc_begin.target
-        if target.block is not None:
-            target.block.edges.append(Edge(EdgeKind.KEEP_ALIVE, 0, record_symbols[index], 0))
-        pointer_size = reader.pointer_size(cie.fde_encoding, "FDE address")
-        reader.need(field + 4, 2 * pointer_size)
-        if cie.augmented:
-            _length, after = reader.uleb(field + 4 + 2 * pointer_size)
-            if cie.has_lsda:
-                reader.need(after, reader.pointer_size(cie.lsda_encoding, "LSDA"))
+        new_blocks[index].edges.append(Edge(neg_delta32, header, cie.symbol, 0))
+        target_block = pc_begin.target.block
+        if target_block is not None:
+            target_block.edges.append(Edge(keep_alive, 0, record_symbols[index], 0))
+        _check_fde(data, start, end, field, cie, section.name, graph.name)
     del block.edges[:]  # the old block is gone from the section; its edges moved
+
+
+def _check_fde(
+    data: bytes | bytearray | memoryview,
+    start: int,
+    end: int,
+    field: int,
+    cie: _Cie,
+    section: str,
+    graph: str,
+) -> None:
+    """The FDE at `start` holds pc-begin and pc-range, and (with a ``z`` augmentation) its
+    augmentation length and LSDA pointer. Checked inline on the common path (no `_Reader`
+    per record: a large object has thousands); a failure is re-run through `_Reader`, so the
+    message is the one it gives."""
+    offset = field + 4 + 2 * cie.fde_pointer_size
+    if offset <= end and cie.augmented:
+        while offset < end:  # the augmentation data length, a ULEB128
+            offset += 1
+            if not data[offset - 1] & 0x80:
+                break
+        else:
+            offset = end + 1
+        offset += cie.lsda_pointer_size
+    if offset <= end:
+        return
+    reader = _Reader(data, end, f"{section}+{start:#x} (FDE)", graph)
+    pointer_size = cie.fde_pointer_size
+    reader.need(field + 4, 2 * pointer_size)
+    if cie.augmented:
+        _length, after = reader.uleb(field + 4 + 2 * pointer_size)
+        if cie.has_lsda:
+            reader.need(after, cie.lsda_pointer_size)
+    raise AssertionError("unreachable: the FDE checks above failed")  # pragma: no cover
 
 
 def _parse_cie(reader: _Reader, offset: int, symbol: Symbol) -> _Cie:
@@ -261,13 +298,13 @@ def _parse_cie(reader: _Reader, offset: int, symbol: Symbol) -> _Cie:
         elif letter == "L":
             cie.lsda_encoding = reader.u8(offset)
             cie.has_lsda = cie.lsda_encoding != _OMIT
-            reader.pointer_size(cie.lsda_encoding, "LSDA")
+            cie.lsda_pointer_size = reader.pointer_size(cie.lsda_encoding, "LSDA")
             offset += 1
         elif letter == "R":
             cie.fde_encoding = reader.u8(offset)
             if cie.fde_encoding == _OMIT:
                 raise reader.fail("FDE address encoding is DW_EH_PE_omit")
-            reader.pointer_size(cie.fde_encoding, "FDE address")
+            cie.fde_pointer_size = reader.pointer_size(cie.fde_encoding, "FDE address")
             offset += 1
         elif letter in "SB":
             continue  # signal frame / BTI marker: no data

@@ -1,10 +1,15 @@
 """Reading x86-64 ELF relocatable objects: file checks, sections, symbols, relocations.
 
-Split of work (measured, see ``tests/benchmarks/bench_jitlink_core.py``): pyelftools reads the
-ELF header and the section header table with their names (the cold part: tens of sections,
-read once); the symbol table, ``SHT_SYMTAB_SHNDX`` and the ``SHT_RELA`` records are unpacked
-here with `struct`, because pyelftools builds a construct container per entry (about 8 us a
-relocation, 30 us a symbol) and that alone took longer than the whole rest of a link.
+Everything is unpacked here with `struct` (``Struct.unpack_from``/``iter_unpack`` over a
+`memoryview`), no ELF library. pyelftools read the ELF header and the section header table
+until it was measured to be the largest cost of reading an object on the ``orcrt-jitlink``
+path: importing it took ~27 ms (of ~110 ms for the whole session path's imports) and parsing
+the header and the section table with it ~0.7 ms per read (twice per link: interface and
+graph), next to ~0.05 ms for the same with `struct` (2,000-function object, 20,000
+relocations; the whole core link is ~55 ms). Its per-entry containers had already been too
+slow for the symbol and relocation tables (about 8 us a relocation, 30 us a symbol). The names
+in error messages are pyelftools' (``EM_AARCH64``, ``ET_DYN``, ``SHT_REL``; see `_elf_names`),
+so refusals read as before.
 
 Layouts read with `struct` (little-endian, ELF64):
 
@@ -23,13 +28,9 @@ and section contents past the end of the file. Nothing here interprets relocatio
 
 from __future__ import annotations
 
-import io
 import struct
 from collections.abc import Iterator
 from typing import Final
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
 
 from ._errors import ObjectFormatError
 
@@ -91,11 +92,56 @@ _ENTRY_SIZE: Final = 24  # both Elf64_Sym and Elf64_Rela
 _EI_CLASS64: Final = 2
 _EI_DATA_LSB: Final = 1
 _EHDR_SIZE: Final = 64
+_EM_X86_64: Final = 62
+_ET_REL: Final = 1
+# Elf64_Ehdr after e_ident: e_type, e_machine, e_version, e_entry, e_phoff, e_shoff, e_flags,
+# e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx.
+_EHDR: Final = struct.Struct("<HHIQQQIHHHHHH")
+# Elf64_Shdr: sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, sh_link, sh_info,
+# sh_addralign, sh_entsize.
+_SHDR: Final = struct.Struct("<IIQQQQIIQQ")
+_SHDR_SIZE: Final = 64
+
+_SECTION_TYPES: Final = {
+    0: "SHT_NULL",
+    1: "SHT_PROGBITS",
+    2: "SHT_SYMTAB",
+    3: "SHT_STRTAB",
+    4: "SHT_RELA",
+    5: "SHT_HASH",
+    6: "SHT_DYNAMIC",
+    7: "SHT_NOTE",
+    8: "SHT_NOBITS",
+    9: "SHT_REL",
+    10: "SHT_SHLIB",
+    11: "SHT_DYNSYM",
+    14: "SHT_INIT_ARRAY",
+    15: "SHT_FINI_ARRAY",
+    16: "SHT_PREINIT_ARRAY",
+    17: "SHT_GROUP",
+    18: "SHT_SYMTAB_SHNDX",
+    19: "SHT_RELR",
+    20: "SHT_NUM",
+    0x60000000: "SHT_LOOS",
+    0x6FFFFFF3: "SHT_SUNW_LDYNSYM",
+    0x6FFFFFF5: "SHT_GNU_ATTRIBUTES",
+    0x6FFFFFF6: "SHT_GNU_HASH",
+    0x6FFFFFF7: "SHT_GNU_LIBLIST",
+    0x6FFFFFFC: "SHT_SUNW_syminfo",
+    0x6FFFFFFD: "SHT_GNU_verdef",
+    0x6FFFFFFE: "SHT_GNU_verneed",
+    0x6FFFFFFF: "SHT_GNU_versym",
+    0x70000001: "SHT_AMD64_UNWIND",
+    0x80000000: "SHT_LOUSER",
+    0xFFFFFFFF: "SHT_HIUSER",
+}
+"""Section type names for x86-64 objects, as pyelftools' ``ENUM_SH_TYPE_AMD64`` spells them
+(`ElfSection.type` keeps those strings; other values stay ints)."""
 
 
 class ElfSection:
     """One section header, with the type as pyelftools names it (``"SHT_RELA"``, or an int for
-    types it does not know)."""
+    types without a name)."""
 
     __slots__ = (
         "addr",
@@ -221,15 +267,30 @@ class ElfObject:
             ObjectFormatError: a record names a symbol index past the symbol table.
         """
         count = len(self.symbols)
-        view = memoryview(self.data)[section.offset : section.offset + section.size]
-        for number, (offset, info, addend) in enumerate(_RELA.iter_unpack(view)):
+        for number, (offset, info, addend) in enumerate(self.raw_relocations(section)):
             symbol = info >> 32
             if symbol >= count:
-                raise self.error(
-                    f"relocation {number} in {section.name} refers to symbol index {symbol}; "
-                    f"the symbol table has {count} entries"
-                )
+                raise self.symbol_index_error(section, number, symbol)
             yield offset, symbol, info & 0xFFFFFFFF, addend
+
+    def raw_relocations(self, section: ElfSection) -> Iterator[tuple[int, int, int]]:
+        """The records of RELA `section` as unpacked: (r_offset, r_info, r_addend), unchecked.
+
+        For the graph builder, which splits ``r_info`` and checks the symbol index itself
+        (with `symbol_index_error`) in the loop that makes the edges.
+        """
+        return _RELA.iter_unpack(
+            memoryview(self.data)[section.offset : section.offset + section.size]
+        )
+
+    def symbol_index_error(
+        self, section: ElfSection, number: int, symbol: int
+    ) -> ObjectFormatError:
+        """The error for record `number` of `section` naming `symbol`, past the symbol table."""
+        return self.error(
+            f"relocation {number} in {section.name} refers to symbol index {symbol}; "
+            f"the symbol table has {len(self.symbols)} entries"
+        )
 
     def groups(self) -> Iterator[tuple[ElfSection, int, list[int]]]:
         """Each SHT_GROUP section as (section, flags, member section indices); indices and the
@@ -271,35 +332,40 @@ def read_elf(data: bytes | bytearray | memoryview, name: str) -> ElfObject:
     """
     data = bytes(data)
     _check_identification(data, name)
-    try:
-        elf = ELFFile(io.BytesIO(data))
-        header = elf.header
-        machine, kind = header["e_machine"], header["e_type"]
-        if machine != "EM_X86_64":
-            raise ObjectFormatError(
-                name, f"machine {machine}; only EM_X86_64 (x86-64) objects are supported"
-            )
-        if kind != "ET_REL":
-            raise ObjectFormatError(
-                name, f"not a relocatable object ({kind}); only ET_REL objects can be JIT-linked"
-            )
-        if header["e_shoff"] == 0 or header["e_shoff"] > len(data):
-            raise ObjectFormatError(
-                name, f"truncated: no section header table (e_shoff {header['e_shoff']:#x})"
-            )
-        count = elf.num_sections()
-        table_end = header["e_shoff"] + count * header["e_shentsize"]
-        if header["e_shentsize"] != 64:
-            raise ObjectFormatError(name, f"section header size {header['e_shentsize']}, not 64")
-        if table_end > len(data):
-            raise ObjectFormatError(
-                name,
-                f"truncated: the section header table ends at {table_end:#x}, "
-                f"the file has {len(data):#x} bytes",
-            )
-        sections = _read_sections(elf, data, count, name)
-    except ELFError as exc:
-        raise ObjectFormatError(name, f"malformed ELF: {exc}") from exc
+    header = _EHDR.unpack_from(data, 16)
+    e_type, machine, shoff, shentsize, shnum, shstrndx = (header[i] for i in (0, 1, 5, 10, 11, 12))
+    if machine != _EM_X86_64:
+        from ._elf_names import machine_name
+
+        raise ObjectFormatError(
+            name,
+            f"machine {machine_name(machine)}; only EM_X86_64 (x86-64) objects are supported",
+        )
+    if e_type != _ET_REL:
+        from ._elf_names import type_name
+
+        raise ObjectFormatError(
+            name,
+            f"not a relocatable object ({type_name(e_type)}); only ET_REL objects can be "
+            "JIT-linked",
+        )
+    if shoff == 0 or shoff > len(data):
+        raise ObjectFormatError(name, f"truncated: no section header table (e_shoff {shoff:#x})")
+    count = shnum
+    if shnum == 0:  # SHN_LORESERVE or more sections: the count is section 0's sh_size
+        count = _first_header(data, shoff, name)[5]
+    table_end = shoff + count * shentsize
+    if shentsize != _SHDR_SIZE:
+        raise ObjectFormatError(name, f"section header size {shentsize}, not 64")
+    if table_end > len(data):
+        raise ObjectFormatError(
+            name,
+            f"truncated: the section header table ends at {table_end:#x}, "
+            f"the file has {len(data):#x} bytes",
+        )
+    if shstrndx == SHN_XINDEX:  # the name table's index is section 0's sh_link
+        shstrndx = _first_header(data, shoff, name)[6]
+    sections = _read_sections(data, shoff, count, shstrndx, name)
     for section in sections:
         _check_section(section, sections, len(data), name)
     symtabs = [section for section in sections if section.type == "SHT_SYMTAB"]
@@ -321,23 +387,43 @@ def read_elf(data: bytes | bytearray | memoryview, name: str) -> ElfObject:
     return ElfObject(name, data, sections, symtab, symbols)
 
 
-def _read_sections(elf: ELFFile, data: bytes, count: int, file: str) -> list[ElfSection]:
-    """Parse the section headers with pyelftools' ``Elf_Shdr`` and name them from the section
-    name table. (``ELFFile.get_section`` would also build typed section objects, which read
-    linked sections eagerly and fail with less precise messages on broken links.)"""
-    shoff = elf.header["e_shoff"]
-    parse = elf.structs.Elf_Shdr.parse
-    headers = [parse(data[shoff + 64 * i : shoff + 64 * (i + 1)]) for i in range(count)]
-    names_index = elf.get_shstrndx()
+_SHDR_FIELD_SIZES: Final = (4, 4, 8, 8, 8, 8, 4, 4, 8, 8)
+
+
+def _first_header(data: bytes, shoff: int, file: str) -> tuple[int, ...]:
+    """Section header 0 (its sh_size and sh_link extend e_shnum and e_shstrndx). A header cut
+    off by the end of the file is refused as pyelftools refused it, naming the first field
+    that does not fit."""
+    if shoff + _SHDR_SIZE > len(data):
+        position = shoff
+        for size in _SHDR_FIELD_SIZES:
+            if position + size > len(data):
+                raise ObjectFormatError(
+                    file, f"malformed ELF: expected {size}, found {len(data) - position}"
+                )
+            position += size
+    return _SHDR.unpack_from(data, shoff)
+
+
+def _read_sections(
+    data: bytes, shoff: int, count: int, names_index: int, file: str
+) -> list[ElfSection]:
+    """Unpack the section headers (the caller checked that the table is inside the file) and
+    name them from the section name table."""
+    view = memoryview(data)[shoff : shoff + count * _SHDR_SIZE]
+    headers = list(_SHDR.iter_unpack(view))
     if not 0 < names_index < count:
         raise ObjectFormatError(file, f"section name table index {names_index} does not exist")
     table = headers[names_index]
-    if table["sh_offset"] + table["sh_size"] > len(data):
+    table_offset, table_size = table[4], table[5]
+    if table_offset + table_size > len(data):
         raise ObjectFormatError(file, "truncated: the section name table runs past the file")
-    names = data[table["sh_offset"] : table["sh_offset"] + table["sh_size"]]
+    names = data[table_offset : table_offset + table_size]
+    type_names = _SECTION_TYPES
     sections = []
-    for index, h in enumerate(headers):
-        start = h["sh_name"]
+    for index, (start, kind, flags, addr, offset, size, link, info, align, entsize) in enumerate(
+        headers
+    ):
         end = names.find(b"\0", start)
         if start >= len(names) or end < 0:
             raise ObjectFormatError(
@@ -347,15 +433,15 @@ def _read_sections(elf: ELFFile, data: bytes, count: int, file: str) -> list[Elf
             ElfSection(
                 index,
                 names[start:end].decode("utf-8", "surrogateescape"),
-                h["sh_type"],
-                h["sh_flags"],
-                h["sh_addr"],
-                h["sh_offset"],
-                h["sh_size"],
-                h["sh_link"],
-                h["sh_info"],
-                h["sh_addralign"],
-                h["sh_entsize"],
+                type_names.get(kind, kind),
+                flags,
+                addr,
+                offset,
+                size,
+                link,
+                info,
+                align,
+                entsize,
             )
         )
     return sections
@@ -413,36 +499,47 @@ def _read_symbols(
             raw = data[section.offset : section.offset + section.size]
             extended = [index for (index,) in _U32.iter_unpack(raw[: len(raw) // 4 * 4])]
     count = len(sections)
+    limit = min(count, SHN_LORESERVE)  # below it, an index needs no further check
+    find = strings.find
     symbols: list[ElfSymbol] = []
+    append = symbols.append
     view = memoryview(data)[symtab.offset : symtab.offset + symtab.size]
     for index, (st_name, info, other, shndx, value, size) in enumerate(_SYM.iter_unpack(view)):
-        if st_name >= len(strings) and st_name:
-            raise ObjectFormatError(
-                file, f"symbol {index}: name offset {st_name:#x} is past the string table"
-            )
-        end = strings.find(b"\0", st_name)
-        if end < 0:
+        end = find(b"\0", st_name)
+        if end < 0:  # also every offset at or past the end of the table
+            if st_name >= len(strings) and st_name:
+                raise ObjectFormatError(
+                    file, f"symbol {index}: name offset {st_name:#x} is past the string table"
+                )
             raise ObjectFormatError(file, f"symbol {index}: name is not NUL-terminated")
         name = strings[st_name:end].decode("utf-8", "surrogateescape")
-        if shndx == SHN_XINDEX:
-            if extended is None or index >= len(extended):
-                raise ObjectFormatError(
-                    file, f"symbol {index} ({name}): SHN_XINDEX without an SHT_SYMTAB_SHNDX entry"
-                )
-            shndx = extended[index]
-        elif shndx >= SHN_LORESERVE and shndx not in (SHN_ABS, SHN_COMMON):
-            raise ObjectFormatError(
-                file, f"symbol {index} ({name}): unsupported special section index {shndx:#x}"
-            )
-        if shndx < SHN_LORESERVE and shndx >= count and shndx != SHN_UNDEF:
-            raise ObjectFormatError(
-                file,
-                f"symbol {index} ({name}): section index {shndx} is past the {count} sections",
-            )
-        symbols.append(
-            ElfSymbol(index, name, value, size, info >> 4, info & 0xF, other & 0x3, shndx)
-        )
+        if shndx >= limit:
+            shndx = _special_index(shndx, index, name, extended, count, file)
+        append(ElfSymbol(index, name, value, size, info >> 4, info & 0xF, other & 0x3, shndx))
     return symbols
+
+
+def _special_index(
+    shndx: int, index: int, name: str, extended: list[int] | None, count: int, file: str
+) -> int:
+    """The section index of symbol `index` whose ``st_shndx`` is reserved or past the table:
+    resolved through SHT_SYMTAB_SHNDX, kept (SHN_ABS, SHN_COMMON), or refused."""
+    if shndx == SHN_XINDEX:
+        if extended is None or index >= len(extended):
+            raise ObjectFormatError(
+                file, f"symbol {index} ({name}): SHN_XINDEX without an SHT_SYMTAB_SHNDX entry"
+            )
+        shndx = extended[index]
+    elif shndx >= SHN_LORESERVE and shndx not in (SHN_ABS, SHN_COMMON):
+        raise ObjectFormatError(
+            file, f"symbol {index} ({name}): unsupported special section index {shndx:#x}"
+        )
+    if shndx < SHN_LORESERVE and shndx >= count and shndx != SHN_UNDEF:
+        raise ObjectFormatError(
+            file,
+            f"symbol {index} ({name}): section index {shndx} is past the {count} sections",
+        )
+    return shndx
 
 
 def _check_group(

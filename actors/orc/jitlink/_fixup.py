@@ -24,6 +24,15 @@ __all__ = ["apply_fixups", "fixup_value"]
 
 _MASK64: Final = (1 << 64) - 1
 _SPECS: Final[list[FixupSpec]] = [fixup_spec(kind) for kind in EdgeKind]
+_PC_RELATIVE: Final = Formula.PC_RELATIVE
+_ABSOLUTE: Final = Formula.ABSOLUTE
+_NEGATIVE: Final = Formula.NEGATIVE
+_PLANS: Final = [
+    (spec.formula, spec.low, spec.high, spec.packer.pack_into, spec.signed is None)
+    for spec in _SPECS
+]
+"""Per kind, what `apply_fixups` needs of its spec in one tuple: formula, range, packer, and
+whether the value wraps to 64 bits (one list index per edge instead of five attribute loads)."""
 
 
 def fixup_value(graph: LinkGraph, block: Block, edge: Edge) -> int:
@@ -69,8 +78,8 @@ def apply_fixups(graph: LinkGraph) -> None:
         JITLinkError: an edge kind no pass rewrote; edges on a zero-fill block.
     """
     got = graph.got_symbol.address if graph.got_symbol is not None else None
-    specs = _SPECS
-    absolute, pc_relative, negative = Formula.ABSOLUTE, Formula.PC_RELATIVE, Formula.NEGATIVE
+    plans = _PLANS
+    pc_relative, absolute, negative, none = _PC_RELATIVE, _ABSOLUTE, _NEGATIVE, Formula.NONE
     for section in graph.sections.values():
         if section.lifetime is Lifetime.NO_ALLOC:
             continue
@@ -85,26 +94,33 @@ def apply_fixups(graph: LinkGraph) -> None:
                 )
             base = block.address
             for edge in edges:
-                spec = specs[edge.kind]
-                formula = spec.formula
-                # The common formulas inline; the rest through fixup_value.
+                formula, low, high, pack_into, wrap = plans[edge.kind]
+                if formula is none:
+                    continue  # keep-alive: nothing to write
+                # The common formulas inline, with the target's address read off its block
+                # (`Symbol.address` without the property call); the rest through fixup_value.
+                target = edge.target
+                target_block = target.block
+                if target_block is None:
+                    address = target._address
+                else:
+                    address = target_block.address + target.offset
+                offset = edge.offset
                 if formula is pc_relative:
-                    value = edge.target.address + edge.addend - base - edge.offset
+                    value = address + edge.addend - base - offset
                 elif formula is absolute:
-                    value = edge.target.address + edge.addend
+                    value = address + edge.addend
                 elif formula is negative:
-                    value = base + edge.offset - edge.target.address + edge.addend
-                elif formula is Formula.NONE:
-                    continue
+                    value = base + offset - address + edge.addend
                 elif formula is Formula.GOT_RELATIVE and got is not None:
-                    value = edge.target.address + edge.addend - got
+                    value = address + edge.addend - got
                 else:
                     value = fixup_value(graph, block, edge)
-                if value < spec.low or value > spec.high:
-                    raise _overflow(graph, block, edge, spec, value)
-                if spec.signed is None:
+                if not low <= value <= high:
+                    raise _overflow(graph, block, edge, _SPECS[edge.kind], value)
+                if wrap:
                     value &= _MASK64
-                spec.packer.pack_into(content, edge.offset, value)
+                pack_into(content, offset, value)
 
 
 def _containing_symbol(graph: LinkGraph, block: Block, offset: int) -> str:

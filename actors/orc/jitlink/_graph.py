@@ -45,6 +45,14 @@ __all__ = [
 ]
 
 
+class _Enum(enum.Enum):
+    """The graph's plain enums hash by identity: members are singletons compared by identity,
+    and `enum.Enum`'s own ``__hash__`` (``hash(self._name_)``, a Python call) was a measurable
+    share of the per-symbol dict lookups keyed by them (flags, layout groups)."""
+
+    __hash__ = object.__hash__
+
+
 class MemProt(enum.IntFlag):
     """Memory protection of a section or segment; the bits are the wire's (R=1, W=2, X=4)."""
 
@@ -60,7 +68,7 @@ class MemProt(enum.IntFlag):
         )
 
 
-class Lifetime(enum.Enum):
+class Lifetime(_Enum):
     """How long a section's memory lives (JITLink's ``MemLifetime``).
 
     STANDARD memory lives until the allocation is released; FINALIZE memory is needed only
@@ -73,14 +81,14 @@ class Lifetime(enum.Enum):
     NO_ALLOC = "no-alloc"
 
 
-class Linkage(enum.Enum):
+class Linkage(_Enum):
     """Whether another definition of the same name may replace this one."""
 
     STRONG = "strong"
     WEAK = "weak"
 
 
-class Scope(enum.Enum):
+class Scope(_Enum):
     """Visibility: DEFAULT (exported), HIDDEN (this JITDylib only), LOCAL (this graph only).
 
     SIDE_EFFECTS_ONLY (JITLink 22's scope of the same name) marks an init symbol: it is
@@ -93,7 +101,7 @@ class Scope(enum.Enum):
     SIDE_EFFECTS_ONLY = "side-effects-only"
 
 
-class SymbolKind(enum.Enum):
+class SymbolKind(_Enum):
     """Where a symbol's address comes from."""
 
     DEFINED = "defined"
@@ -277,6 +285,13 @@ class Section:
         )
 
 
+def _check_alignment(alignment: int, alignment_offset: int) -> None:
+    if alignment <= 0 or alignment & (alignment - 1):
+        raise ValueError(f"block alignment {alignment} is not a power of two")
+    if not 0 <= alignment_offset < alignment:
+        raise ValueError(f"alignment offset {alignment_offset} not below {alignment}")
+
+
 class LinkGraph:
     """One object's sections, blocks, symbols and edges, as `read_object` builds it.
 
@@ -376,10 +391,7 @@ class LinkGraph:
         origin: int,
         elf_section: int | None,
     ) -> Block:
-        if alignment <= 0 or alignment & (alignment - 1):
-            raise ValueError(f"block alignment {alignment} is not a power of two")
-        if not 0 <= alignment_offset < alignment:
-            raise ValueError(f"alignment offset {alignment_offset} not below {alignment}")
+        _check_alignment(alignment, alignment_offset)
         block = Block(
             section,
             content,
@@ -393,6 +405,50 @@ class LinkGraph:
         self._block_count += 1
         section.blocks.append(block)
         return block
+
+    def split_into_blocks(
+        self,
+        section: Section,
+        content: bytes | bytearray | memoryview,
+        pieces: list[tuple[int, int]],
+        *,
+        alignment: int,
+        origin: int,
+        elf_section: int | None,
+    ) -> list[Block]:
+        """Append one content block per ``(start, end)`` piece of `content` to `section`, each
+        a copy of those bytes at origin ``origin + start``, and return them in order.
+
+        `add_content_block` per piece, with the alignment checked once: the eh-frame splitter
+        makes a block per CFI record, thousands in a large object.
+        """
+        _check_alignment(alignment, 0)
+        ordinal = self._block_count
+        blocks = [
+            Block(
+                section,
+                bytearray(content[start:end]),
+                end - start,
+                alignment,
+                0,
+                origin + start,
+                ordinal + number,
+                elf_section,
+            )
+            for number, (start, end) in enumerate(pieces)
+        ]
+        self._block_count = ordinal + len(blocks)
+        section.blocks.extend(blocks)
+        return blocks
+
+    def add_block_symbols(self, blocks: list[Block]) -> list[Symbol]:
+        """Define an anonymous local symbol at offset 0 of each block, spanning it (what the
+        eh-frame splitter gives each CFI record), and return them in order."""
+        symbols = [
+            Symbol(None, SymbolKind.DEFINED, block=block, size=block.size) for block in blocks
+        ]
+        self.defined.extend(symbols)
+        return symbols
 
     def add_defined_symbol(
         self,

@@ -45,12 +45,19 @@ from ._elf import (
     STT_SECTION,
     STV_HIDDEN,
     STV_INTERNAL,
+    ElfObject,
     read_elf,
 )
 from ._graph import Linkage, Scope, Symbol
 from ._initializers import is_initializer_section
 
-__all__ = ["ObjectInterface", "SymbolFlags", "graph_symbol_flags", "object_interface"]
+__all__ = [
+    "ObjectInterface",
+    "SymbolFlags",
+    "elf_interface",
+    "graph_symbol_flags",
+    "object_interface",
+]
 
 
 SymbolFlags = JITSymbolFlags
@@ -83,7 +90,19 @@ def object_interface(data: bytes | bytearray | memoryview, name: str) -> ObjectI
         ObjectFormatError: the file fails `read_object`'s file-level checks, or a global symbol
             is STT_GNU_IFUNC or lives in a section that would not be loaded.
     """
-    elf = read_elf(data, name)
+    return elf_interface(read_elf(data, name))
+
+
+def elf_interface(elf: ElfObject) -> ObjectInterface:
+    """`object_interface` of an object `read_elf` already read (the layer keeps it, so the
+    link does not read the file a second time).
+
+    Raises:
+        ObjectFormatError: as `object_interface`, past the file-level checks.
+    """
+    name = elf.name
+    sections = elf.sections
+    table = _INTERFACE_FLAGS
     symbols: dict[str, SymbolFlags] = {}
     for sym in elf.symbols[1:]:
         if sym.bind == STB_LOCAL or sym.shndx == SHN_UNDEF or not sym.name:
@@ -96,25 +115,20 @@ def object_interface(data: bytes | bytearray | memoryview, name: str) -> ObjectI
             )
         if sym.bind not in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE):
             raise elf.error(f"symbol {sym.index} ({sym.name}) has unsupported binding {sym.bind}")
-        if sym.shndx not in (SHN_ABS, SHN_COMMON) and not elf.sections[sym.shndx].flags & SHF_ALLOC:
+        if sym.shndx not in (SHN_ABS, SHN_COMMON) and not sections[sym.shndx].flags & SHF_ALLOC:
             raise elf.error(
                 f"symbol {sym.index} ({sym.name}) is defined in section "
-                f"{elf.sections[sym.shndx].name}, which is not loaded (not SHF_ALLOC)"
+                f"{sections[sym.shndx].name}, which is not loaded (not SHF_ALLOC)"
             )
-        flags = SymbolFlags.NONE
-        if sym.bind in (STB_WEAK, STB_GNU_UNIQUE):
-            flags |= SymbolFlags.WEAK
-        if sym.shndx == SHN_COMMON:
-            flags |= SymbolFlags.COMMON
-        if sym.visibility not in (STV_HIDDEN, STV_INTERNAL):
-            flags |= SymbolFlags.EXPORTED
-        if sym.type == STT_FUNC:
-            flags |= SymbolFlags.CALLABLE
-        symbols[sym.name] = flags
+        symbols[sym.name] = table[
+            (sym.bind != STB_GLOBAL)
+            | (sym.shndx == SHN_COMMON) << 1
+            | (sym.visibility not in (STV_HIDDEN, STV_INTERNAL)) << 2
+            | (sym.type == STT_FUNC) << 3
+        ]
     init_symbol = None
     if any(
-        section.flags & SHF_ALLOC and is_initializer_section(section.name)
-        for section in elf.sections
+        section.flags & SHF_ALLOC and is_initializer_section(section.name) for section in sections
     ):
         counter = 0
         while (candidate := f"$.{name}.__inits.{counter}") in symbols:
@@ -122,6 +136,24 @@ def object_interface(data: bytes | bytearray | memoryview, name: str) -> ObjectI
         init_symbol = candidate
         symbols[init_symbol] = SymbolFlags.MATERIALIZATION_SIDE_EFFECTS_ONLY
     return ObjectInterface(symbols=symbols, init_symbol=init_symbol)
+
+
+def _interface_flags(bits: int) -> SymbolFlags:
+    flags = SymbolFlags.NONE
+    if bits & 1:  # STB_WEAK or STB_GNU_UNIQUE
+        flags |= SymbolFlags.WEAK
+    if bits & 2:  # SHN_COMMON
+        flags |= SymbolFlags.COMMON
+    if bits & 4:  # default or protected visibility
+        flags |= SymbolFlags.EXPORTED
+    if bits & 8:  # STT_FUNC
+        flags |= SymbolFlags.CALLABLE
+    return flags
+
+
+# Precomputed, indexed by the four conditions as bits: combining enum flags per symbol cost
+# more than the rest of the interface.
+_INTERFACE_FLAGS: Final = [_interface_flags(bits) for bits in range(16)]
 
 
 def graph_symbol_flags(symbol: Symbol) -> SymbolFlags:

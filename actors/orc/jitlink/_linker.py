@@ -32,7 +32,7 @@ a worker thread or inline, as it likes).
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final, TypeVar
 
 import attrs
@@ -42,7 +42,7 @@ from protocol import ExecutorAddrRange
 from ._ehframe import EH_FRAME_SECTION, split_eh_frame
 from ._errors import UnresolvedSymbolsError
 from ._fixup import apply_fixups
-from ._graph import Lifetime, LinkGraph, Scope
+from ._graph import Lifetime, LinkGraph, Scope, Symbol
 from ._initializers import InitSection, collect_init_sections, keep_initializers_alive, run_order
 from ._interface import SymbolFlags, graph_symbol_flags
 from ._layout import AllocationRequest, Layout, Segment
@@ -294,11 +294,26 @@ class GraphLinker:
         Hidden and init symbols are included (ORC tracks them per JITDylib).
         """
         self._require(LinkPhase.POST_ALLOCATED, "defined_symbols")
-        found: dict[str, DefinedSymbol] = {}
-        for symbol in (*self.graph.defined, *self.graph.absolutes):
-            if symbol.name is not None and symbol.scope is not Scope.LOCAL:
-                found[symbol.name] = DefinedSymbol(symbol.address, graph_symbol_flags(symbol))
-        return found
+        return {
+            name: DefinedSymbol(address, graph_symbol_flags(symbol))
+            for name, address, symbol in self._named_symbols()
+        }
+
+    def defined_addresses(self) -> dict[str, int]:
+        """`defined_symbols` without the flags: name -> address (what a driver that reports
+        the flags it declared needs; no `DefinedSymbol` per symbol). From phase 6 on."""
+        self._require(LinkPhase.POST_ALLOCATED, "defined_addresses")
+        return {name: address for name, address, _ in self._named_symbols()}
+
+    def _named_symbols(self) -> Iterator[tuple[str, int, Symbol]]:
+        local = Scope.LOCAL
+        for symbols in (self.graph.defined, self.graph.absolutes):
+            for symbol in symbols:
+                name = symbol.name
+                if name is not None and symbol.scope is not local:
+                    block = symbol.block  # Symbol.address, without the property call
+                    address = symbol._address if block is None else block.address + symbol.offset
+                    yield name, address, symbol
 
     def external_symbols(self) -> dict[str, bool]:
         """External names to look up -> True if only weakly referenced (missing means 0).
@@ -365,11 +380,17 @@ class GraphLinker:
             end = max(block.address + block.size for block in section.blocks)
             sections[section.name] = ExecutorAddrRange(start, end)
         elf_sections: dict[int, int] = {}
-        for block in graph.blocks():
-            index = block.elf_section
-            if index is not None and block.section.lifetime is not Lifetime.NO_ALLOC:
-                start = block.address - (block.origin - graph.elf_section_origins.get(index, 0))
-                elf_sections[index] = min(elf_sections.get(index, start), start)
+        origins = graph.elf_section_origins
+        for section in graph.sections.values():
+            if section.lifetime is Lifetime.NO_ALLOC:
+                continue
+            for block in section.blocks:  # thousands: one per eh-frame record
+                index = block.elf_section
+                if index is not None:
+                    start = block.address - (block.origin - origins.get(index, 0))
+                    known = elf_sections.get(index)
+                    if known is None or start < known:
+                        elf_sections[index] = start
         eh_frame = None
         eh_section = graph.sections.get(EH_FRAME_SECTION)
         if eh_section is not None and len(eh_section.blocks) > 1:  # more than the terminator

@@ -45,24 +45,26 @@ def prune(graph: LinkGraph) -> None:
 
     Called once per graph by `GraphLinker.prune`, after the pre-prune passes.
     """
-    live: set[int] = set()
+    # The walk marks what it reaches on the objects themselves (``Block.live``, and
+    # ``Symbol.live`` for every edge target) instead of keeping sets of ids: one attribute
+    # store per edge. Marking a defined target live changes nothing, since every symbol on a
+    # live block ends up live; for externals and absolutes it is what keeps them.
     work: list[Block] = []
     for symbol in graph.defined:
-        block = symbol.block
-        if symbol.live and block is not None and id(block) not in live:
-            live.add(id(block))
-            work.append(block)
-    referenced: set[int] = set()
+        if symbol.live:
+            block = symbol.block
+            if block is not None and not block.live:
+                block.live = True
+                work.append(block)
+    pop, push = work.pop, work.append
     while work:
-        block = work.pop()
-        block.live = True
-        for edge in block.edges:
+        for edge in pop().edges:
             target = edge.target
-            referenced.add(id(target))
+            target.live = True
             target_block = target.block
-            if target_block is not None and id(target_block) not in live:
-                live.add(id(target_block))
-                work.append(target_block)
+            if target_block is not None and not target_block.live:
+                target_block.live = True
+                push(target_block)
     for section in graph.sections.values():
         section.blocks = [block for block in section.blocks if block.live]
     kept: list[Symbol] = []
@@ -73,17 +75,7 @@ def prune(graph: LinkGraph) -> None:
             symbol.live = True
             kept.append(symbol)
     graph.defined = kept
-    graph.externals = {
-        name: symbol
-        for name, symbol in graph.externals.items()
-        if symbol.live or id(symbol) in referenced
-    }
-    for symbol in graph.externals.values():
-        symbol.live = True
-    graph.absolutes = [
-        symbol for symbol in graph.absolutes if symbol.live or id(symbol) in referenced
-    ]
-    for symbol in graph.absolutes:
-        symbol.live = True
+    graph.externals = {name: symbol for name, symbol in graph.externals.items() if symbol.live}
+    graph.absolutes = [symbol for symbol in graph.absolutes if symbol.live]
     for blocks in graph.comdat_groups.values():
         blocks[:] = [block for block in blocks if block.live]

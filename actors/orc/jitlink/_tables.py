@@ -36,7 +36,7 @@ from typing import Final
 
 from ._builder import GOT_SYMBOL
 from ._errors import ObjectFormatError
-from ._graph import Block, LinkGraph, MemProt, Section, Symbol
+from ._graph import Block, LinkGraph, MemProt, Section, Symbol, SymbolKind
 from ._x86_64 import EdgeKind, relocation_name
 
 __all__ = [
@@ -66,6 +66,21 @@ _GOT_TRANSFORMS: Final = {
         EdgeKind.PCREL32_GOT_LOAD_REX_RELAXABLE
     ),
 }
+
+
+_REWRITTEN: Final = frozenset(
+    {*_GOT_TRANSFORMS, EdgeKind.DELTA64_FROM_GOT, EdgeKind.REQUEST_TLSINFO_AND_TRANSFORM_TO_DELTA32}
+)
+"""The kinds `build_tables` acts on besides BRANCH_PCREL32."""
+
+_RELAXABLE: Final = frozenset(
+    {
+        EdgeKind.BRANCH_PCREL32_TO_STUB_BYPASSABLE,
+        EdgeKind.PCREL32_GOT_LOAD_RELAXABLE,
+        EdgeKind.PCREL32_GOT_LOAD_REX_RELAXABLE,
+    }
+)
+"""The kinds `optimize_got_and_stubs` looks at."""
 
 
 class _Tables:
@@ -147,22 +162,28 @@ def build_tables(*, tls_runtime: bool = False) -> Callable[[LinkGraph], None]:
         tables = _Tables(graph)
         need_got = GOT_SYMBOL in graph.externals
         transforms = _GOT_TRANSFORMS
+        # One turn per edge: branches (most edges) are tested first, and every kind this pass
+        # leaves alone costs one set lookup.
+        branch, defined, interesting = EdgeKind.BRANCH_PCREL32, SymbolKind.DEFINED, _REWRITTEN
         for block in [block for section in graph.sections.values() for block in section.blocks]:
             for edge in block.edges:
                 kind = edge.kind
-                if kind in transforms:
+                if kind is branch:
+                    target = edge.target
+                    if target.kind is not defined:
+                        edge.target = tables.stub(target)
+                        edge.kind = EdgeKind.BRANCH_PCREL32_TO_STUB_BYPASSABLE
+                elif kind not in interesting:
+                    continue
+                elif kind in transforms:
                     edge.target = tables.got_entry(edge.target)
                     edge.kind = transforms[kind]
                     need_got = need_got or kind is (
                         EdgeKind.REQUEST_GOT_AND_TRANSFORM_TO_DELTA64_FROM_GOT
                     )
-                elif kind is EdgeKind.BRANCH_PCREL32:
-                    if not edge.target.is_defined:
-                        edge.target = tables.stub(edge.target)
-                        edge.kind = EdgeKind.BRANCH_PCREL32_TO_STUB_BYPASSABLE
                 elif kind is EdgeKind.DELTA64_FROM_GOT:
                     need_got = True
-                elif kind is EdgeKind.REQUEST_TLSINFO_AND_TRANSFORM_TO_DELTA32:
+                else:  # REQUEST_TLSINFO_AND_TRANSFORM_TO_DELTA32
                     if not tls_runtime:
                         raise ObjectFormatError(
                             graph.name,
@@ -194,17 +215,25 @@ def _slot_target(entry: Symbol) -> Symbol | None:
 def optimize_got_and_stubs(graph: LinkGraph) -> None:
     """Pre-fixup pass: bypass stubs and relax GOT loads whose target is in range (module
     docstring). Needs every address, so it runs after `GraphLinker.bind_externals`."""
+    relaxable = _RELAXABLE
     for section in graph.sections.values():
         for block in section.blocks:
-            if block.edges:
-                _relax_block(block)
+            # Most blocks have no relaxable edge (eh-frame records, data): one set lookup per
+            # edge decides, before the per-block work.
+            for edge in block.edges:
+                if edge.kind in relaxable:
+                    _relax_block(block)
+                    break
 
 
 def _relax_block(block: Block) -> None:
     content = block.content
     base = block.address
+    relaxable = _RELAXABLE
     for edge in block.edges:
         kind = edge.kind
+        if kind not in relaxable:
+            continue
         if kind is EdgeKind.BRANCH_PCREL32_TO_STUB_BYPASSABLE:
             stub_block = edge.target.block
             if stub_block is None or not stub_block.edges:
@@ -213,9 +242,7 @@ def _relax_block(block: Block) -> None:
             if final is not None and _fits_int32(final.address + edge.addend - base - edge.offset):
                 edge.kind = EdgeKind.BRANCH_PCREL32
                 edge.target = final
-        elif kind is EdgeKind.PCREL32_GOT_LOAD_RELAXABLE or (
-            kind is EdgeKind.PCREL32_GOT_LOAD_REX_RELAXABLE
-        ):
+        else:  # PCREL32_GOT_LOAD_RELAXABLE, PCREL32_GOT_LOAD_REX_RELAXABLE
             offset = edge.offset
             final = _slot_target(edge.target)
             if final is None or content is None or offset < 2:

@@ -90,6 +90,24 @@ def test_intern_from_many_threads_gives_one_name() -> None:
     assert all(len(ids) == 1 for ids in by_text.values())
 
 
+def test_intern_all_is_intern_of_each_in_order() -> None:
+    """intern_all gives what intern gives for each text, in order: existing names, new ones,
+    names of this pool as they are, foreign names re-interned; a non-name is a TypeError."""
+    pool = SymbolStringPool()
+    other = SymbolStringPool()
+    old = pool.intern("old")
+    foreign = other.intern("foreign")
+    names = pool.intern_all(["new", old, "old", foreign, "new"])
+    assert names[0] is pool.intern("new") is names[4]
+    assert names[1] is old
+    assert names[2] is old
+    assert names[3] is pool.intern("foreign")
+    assert names[3] is not foreign
+    assert [str(name) for name in names] == ["new", "old", "old", "foreign", "new"]
+    with pytest.raises(TypeError):
+        pool.intern_all(["fine", 42])  # type: ignore[list-item]
+
+
 class _JD:
     def __init__(self, name: str) -> None:
         self.name = name

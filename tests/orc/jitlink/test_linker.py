@@ -51,6 +51,9 @@ def test_linker_phases_one_by_one_equal_the_one_call_link(objects: Objects) -> N
     linker.run_post_allocation_passes()
     assert linker.external_symbols() == {"printf": False}
     assert set(linker.defined_symbols()) == {"main", "counter", "table"}
+    assert linker.defined_addresses() == {
+        name: definition.address for name, definition in linker.defined_symbols().items()
+    }
     linker.bind_externals({"printf": PRINTF, "unused": 1})
     linker.run_pre_fixup_passes()
     linker.apply_fixups()
@@ -72,6 +75,8 @@ def test_linker_out_of_order_phase_is_refused(objects: Objects) -> None:
         linker.allocation_request()
     with pytest.raises(RuntimeError, match="defined_symbols needs phase POST_ALLOCATED"):
         linker.defined_symbols()
+    with pytest.raises(RuntimeError, match="defined_addresses needs phase POST_ALLOCATED"):
+        linker.defined_addresses()
     assert linker.phase is LinkPhase.CREATED
     linker.prepare()
     with pytest.raises(RuntimeError):
