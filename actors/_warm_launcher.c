@@ -532,18 +532,31 @@ static int wait_gone(pid_t pid, long timeout) {
 
 /* ---- Relaying ------------------------------------------------------------------------------------ */
 
-static void forward(int sig) {
+/* Where a signal goes. One the kernel sent for the terminal (Ctrl-C, Ctrl-\, Ctrl-Z, a
+ * hang-up: si_code SI_KERNEL) reached our whole process group, so in a cold start it would
+ * have reached what the program started too (orcrt-jitlink's executor): it goes to the forked
+ * process's group (its pid: it made a group of its own). One sent to us alone (kill(2)) goes to
+ * the process alone. Until the process has its group, everything goes to the process. */
+static void send_on(const siginfo_t *info, int sig) {
+  if (executor_pid <= 0)
+    return;
+  if (info != NULL && info->si_code == SI_KERNEL && kill(-executor_pid, sig) == 0)
+    return;
+  kill(executor_pid, sig);
+}
+
+static void forward(int sig, siginfo_t *info, void *context) {
+  (void)context;
   int saved = errno;
-  if (executor_pid > 0)
-    kill(executor_pid, sig);
+  send_on(info, sig);
   errno = saved;
 }
 
-static void stop_both(int sig) {
+static void stop_both(int sig, siginfo_t *info, void *context) {
   (void)sig;
+  (void)context;
   int saved = errno;
-  if (executor_pid > 0)
-    kill(executor_pid, SIGSTOP); /* its default SIGTSTP is void in an orphaned process group */
+  send_on(info, SIGSTOP); /* its default SIGTSTP is void in an orphaned process group */
   raise(SIGSTOP);
   errno = saved;
 }
@@ -558,7 +571,8 @@ static void install_forwarding(void) {
       continue; /* ignored here, so ignored by the executor too: nothing to forward */
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = forwarded[i] == SIGTSTP ? stop_both : forward;
+    action.sa_sigaction = forwarded[i] == SIGTSTP ? stop_both : forward;
+    action.sa_flags = SA_SIGINFO;
     sigemptyset(&action.sa_mask);
     sigaction(forwarded[i], &action, NULL);
   }

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Final
@@ -353,8 +354,14 @@ def entry() -> None:
 
     Once the session has ended there is nothing left to release that the OS does not release
     at exit, so the process skips interpreter finalization after flushing Python's and C's
-    standard streams (JIT'd code run in process may have left output in C's buffers).
+    standard streams (JIT'd code run in process may have left output in C's buffers). SIGINT
+    has its default action (unless it was ignored): the process dies by it, as llvm-jitlink.
     """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        # As llvm-jitlink: an interrupt (Ctrl-C) ends the process at once, by the signal. Python
+        # would only note it and wait for Python code to run, which never comes while JIT'd
+        # code loops in this process (and waiting for that code is what ending would do).
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
     status = main()
     try:
         sys.stdout.flush()
