@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._actor import ActorRef as ActorRef
     from ._actor import Ask as Ask
     from ._actor import ErrorReporter as ErrorReporter
+    from ._actor import Message as Message
     from ._controller import CallController as CallController
     from ._controller import ControllerAccess as ControllerAccess
     from ._controller import Disconnect as Disconnect
@@ -64,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "Actor": "_actor",
     "ActorRef": "_actor",
     "Ask": "_actor",
+    "Message": "_actor",
     "ErrorReporter": "_actor",
     "CallController": "_controller",
     "ControllerAccess": "_controller",

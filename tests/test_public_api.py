@@ -12,7 +12,7 @@ ACTORS_API = {
     "Ask", "CallController", "ControllerAccess", "DetachResource",
     "Disconnect", "DisconnectedError", "Dispatch", "ErrorReporter", "ExecutionScope", "ExecutorSession",
     "ExecutionScopeGuard", "InLoopDispatcher", "InProcessControllerAccess", "IncomingCall",
-    "IncomingResult", "LinkLost", "ManualDispatcher", "NativeWrapperFactory", "NoControllerError", "OutOfBandError",
+    "IncomingResult", "LinkLost", "ManualDispatcher", "Message", "NativeWrapperFactory", "NoControllerError", "OutOfBandError",
     "PendingCount", "RemoteCallError", "ResourceManager", "ReturnFn", "RunNext",
     "RunUntilEmpty", "ScopeState", "Session", "SessionShutdownError", "SessionStatistics",
     "ShutdownDispatcher", "ShutdownResource", "Task", "TaskDispatcher", "ThreadPoolDispatcher",

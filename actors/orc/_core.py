@@ -31,7 +31,7 @@ from ._dependencies import DependencyGraph
 from ._errors import FailedToMaterializeError
 from ._flags import JITSymbolFlags, SymbolState
 from ._materialization import MaterializationResponsibility
-from ._messages import Message, MRAbandoned, TrackerDropped
+from ._messages import MRAbandoned, SessionMessage, TrackerDropped
 from ._names import Name
 from ._running import run_materializer
 from ._table import (
@@ -58,14 +58,14 @@ FailedQueries = tuple[list[Query], dict[JDRecord, list[Name]]]
 """Queries to fail, and JITDylib -> the failed names (for one FailedToMaterializeError)."""
 
 
-def _abandoned(ref: ActorRef[Message], record: MRRecord) -> None:
+def _abandoned(ref: ActorRef[SessionMessage], record: MRRecord) -> None:
     """weakref.finalize callback of a responsibility handle (any thread, even at exit)."""
     # If the session is gone, so is everything that could wait for the MR.
     with contextlib.suppress(ActorClosedError, RuntimeError):
         ref.tell(MRAbandoned(mr=record, error=None))
 
 
-def _tracker_dropped(ref: ActorRef[Message], record: TrackerRecord) -> None:
+def _tracker_dropped(ref: ActorRef[SessionMessage], record: TrackerRecord) -> None:
     """weakref.finalize callback of a tracker handle."""
     with contextlib.suppress(ActorClosedError, RuntimeError):
         ref.tell(TrackerDropped(tracker=record))
@@ -120,10 +120,10 @@ class SessionCore:
         self._generator_slots: dict[int, GeneratorSlot] = {}  # id(generator) -> slot
         self._resume: deque[LookupRecord] = deque()  # lookups to continue after this message
         self._closed = False  # end_session began: lookups and definitions are refused
-        self._self_ref: ActorRef[Message] | None = None
+        self._self_ref: ActorRef[SessionMessage] | None = None
 
     # Set by the actor class (it is the actor).
-    def _actor_ref(self) -> ActorRef[Message]:
+    def _actor_ref(self) -> ActorRef[SessionMessage]:
         assert self._self_ref is not None
         return self._self_ref
 

@@ -48,8 +48,8 @@ from ._messages import (
     DFSLinkOrder,
     Dump,
     FinishRemoveJITDylibs,
-    Message,
     RegisterResourceManager,
+    SessionMessage,
     StartLookup,
     TrackerRemoval,
 )
@@ -123,7 +123,7 @@ class ExecutionSession:
     )
 
     _runtime: actors.Session
-    _ref: ActorRef[Message]
+    _ref: ActorRef[SessionMessage]
     _pool: SymbolStringPool
     _loop: asyncio.AbstractEventLoop
     _loop_thread: int
@@ -453,13 +453,13 @@ class ExecutionSession:
         except ActorClosedError as exc:
             raise SessionShutdownError(f"ExecutionSession {self._name} is shut down") from exc
 
-    def _tell(self, message: Message) -> None:
+    def _tell(self, message: SessionMessage) -> None:
         try:
             self._ref.tell(message)
         except ActorClosedError as exc:
             raise SessionShutdownError(f"ExecutionSession {self._name} is shut down") from exc
 
-    def _tell_quietly(self, message: Message) -> None:
+    def _tell_quietly(self, message: SessionMessage) -> None:
         with contextlib.suppress(ActorClosedError):
             self._ref.tell(message)
 

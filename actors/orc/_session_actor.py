@@ -42,7 +42,6 @@ from ._messages import (
     FinishRemoveJITDylibs,
     GetLinkOrder,
     ListTrackers,
-    Message,
     MRAbandoned,
     MRDefineMaterializing,
     MRDelegate,
@@ -57,6 +56,7 @@ from ._messages import (
     RemoveGenerator,
     RemoveSymbols,
     ReplaceInLinkOrder,
+    SessionMessage,
     SetLinkOrder,
     StartLookup,
     TrackerDropped,
@@ -74,14 +74,14 @@ _MATCH_ALL = JITDylibLookupFlags.MATCH_ALL_SYMBOLS
 _WEAK_OR_COMMON = int(JITSymbolFlags.WEAK | JITSymbolFlags.COMMON)
 
 
-class SessionActor(TrackingMixin, Actor[Message]):
+class SessionActor(TrackingMixin, Actor[SessionMessage]):
     """The ExecutionSession's state; see the module docstring and `_messages`."""
 
     async def on_start(self) -> None:
         """Remember the actor's own reference (finalizers and dispatch refusals use it)."""
         self._self_ref = self.ref
 
-    def handle(self, message: Message) -> object:  # never awaits: it is the session lock
+    def handle(self, message: SessionMessage) -> object:  # never awaits: it is the session lock
         """Take one message (see `_messages`)."""
         try:
             return self._handle(message)
@@ -89,7 +89,7 @@ class SessionActor(TrackingMixin, Actor[Message]):
             if self._resume:
                 self._run_resumed()
 
-    def _handle(self, message: Message) -> object:
+    def _handle(self, message: SessionMessage) -> object:
         match message:
             case StartLookup(lookup=lookup):
                 self._start_lookup(lookup)
