@@ -20,15 +20,13 @@ import select
 import shutil
 import signal
 import subprocess
-import tempfile
 import termios
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ._runs import llvm_tool, stop_warm_processes
+from ._runs import llvm_tool
 
 pytestmark = [pytest.mark.llvm]
 
@@ -43,18 +41,6 @@ def forever(tmp_path_factory: pytest.TempPathFactory) -> Path:
     clang = str(llvm_tool(14, "clang"))
     subprocess.run([clang, "-c", "-fPIC", "forever.c"], cwd=directory, check=True, timeout=120)
     return directory / "forever.o"
-
-
-@pytest.fixture
-def runtime() -> Iterator[Path]:
-    """A private ``XDG_RUNTIME_DIR`` (short, for the socket's path); its server and children
-    are killed at the end."""
-    directory = Path(tempfile.mkdtemp(prefix="orcrt-int-"))
-    try:
-        yield directory
-    finally:
-        stop_warm_processes(directory)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _in_terminal(slave: int) -> None:
@@ -92,6 +78,18 @@ def _executors(marker: str) -> list[int]:
     return found
 
 
+def _gone_within(pid: int, timeout: float) -> bool:
+    """True once process ``pid`` has ended (waiting on its pidfd), False after ``timeout``."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], timeout)[0])
+    finally:
+        os.close(pidfd)
+
+
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 @pytest.mark.parametrize("executor", ["inprocess", "llvm14"])
 def test_ctrl_c_ends_the_run_and_its_executor(
@@ -100,7 +98,7 @@ def test_ctrl_c_ends_the_run_and_its_executor(
     forever: Path,
     orcrt_jitlink: Path,
     env: dict[str, str],
-    runtime: Path,
+    warm_runtime_dir: Path,
     tmp_path: Path,
 ) -> None:
     """Ctrl-C: orcrt-jitlink dies by SIGINT (as llvm-jitlink does), its executor is gone."""
@@ -112,7 +110,11 @@ def test_ctrl_c_ends_the_run_and_its_executor(
         shutil.copy2(llvm_tool(14, "llvm-jitlink-executor"), copy)
         argv.append(f"-oop-executor={copy}")
     argv.append(str(forever))
-    child_env = {**env, "XDG_RUNTIME_DIR": str(runtime), "ORCRT_WARM": "1" if warm else "0"}
+    child_env = {
+        **env,
+        "XDG_RUNTIME_DIR": str(warm_runtime_dir),
+        "ORCRT_WARM": "1" if warm else "0",
+    }
     master, slave = pty.openpty()
     try:
         process = subprocess.Popen(
@@ -134,10 +136,8 @@ def test_ctrl_c_ends_the_run_and_its_executor(
                 process.kill()
                 process.wait()
         assert status == -signal.SIGINT, f"orcrt-jitlink ended with {status}"
-        deadline = time.monotonic() + _WAIT
-        while _executors(marker) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        left = _executors(marker)
+        # The executor dies by the same signal, a moment later than orcrt-jitlink maybe.
+        left = [pid for pid in _executors(marker) if not _gone_within(pid, _WAIT)]
         for pid in left:
             os.kill(pid, signal.SIGKILL)
         assert not left, f"executor {left} kept running after Ctrl-C"

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.orc.jitlink._toolchains import Objects
 
-from ._runs import Run, llvm_tool, run_one, stop_warm_processes
+from ._runs import Run, llvm_tool, run_one
 from .conftest import objects_of
 
 pytestmark = [pytest.mark.llvm]
@@ -33,27 +30,19 @@ _FORKED = re.compile(
 _NOTE = re.compile(r"^orcrt-(jitlink|executor): warm: ")
 
 
-@pytest.fixture
-def runtime() -> Iterator[Path]:
-    """A private ``XDG_RUNTIME_DIR`` (short: a socket's path has at most 107 bytes); its server
-    and children are killed, and it is removed, at the end."""
-    directory = Path(tempfile.mkdtemp(prefix="orcrt-warm-test-"))
-    try:
-        yield directory
-    finally:
-        stop_warm_processes(directory)
-        shutil.rmtree(directory, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def objects(tmp_path_factory: pytest.TempPathFactory) -> Objects:
     return objects_of(14, tmp_path_factory)
 
 
 def _warm(
-    orcrt_jitlink: Path, env: dict[str, str], runtime: Path, argv: list[str], cold: bool = False
+    orcrt_jitlink: Path,
+    env: dict[str, str],
+    warm_runtime_dir: Path,
+    argv: list[str],
+    cold: bool = False,
 ) -> Run:
-    extra = {"XDG_RUNTIME_DIR": str(runtime), "ORCRT_WARM": "0" if cold else "verbose"}
+    extra = {"XDG_RUNTIME_DIR": str(warm_runtime_dir), "ORCRT_WARM": "0" if cold else "verbose"}
     return run_one([str(orcrt_jitlink), *argv], {**env, **extra})
 
 
@@ -67,21 +56,25 @@ def _stderr_without_notes(run: Run) -> str:
 
 
 def test_one_server_forks_both_programs(
-    orcrt_jitlink: Path, orcrt_executor: Path, env: dict[str, str], runtime: Path, objects: Objects
+    orcrt_jitlink: Path,
+    orcrt_executor: Path,
+    env: dict[str, str],
+    warm_runtime_dir: Path,
+    objects: Objects,
 ) -> None:
     """orcrt-jitlink and the orcrt-executor it spawns are forked by the same server (one
     socket per installation), and a second run reuses it."""
     hello = str(objects.get("hello.ll", "llc-pic"))
     argv = [f"-oop-executor={orcrt_executor}", hello]
-    first = _warm(orcrt_jitlink, env, runtime, argv)
-    second = _warm(orcrt_jitlink, env, runtime, argv)
+    first = _warm(orcrt_jitlink, env, warm_runtime_dir, argv)
+    second = _warm(orcrt_jitlink, env, warm_runtime_dir, argv)
     for run in (first, second):
         assert (run.stdout, run.status) == ("Hello, world!\n", 42), run.show()
         forks = _forks(run)
         assert sorted(program for program, _ in forks) == ["executor", "jitlink"], run.show()
         assert len({server for _, server in forks}) == 1, run.show()
     assert _forks(first)[0][1] == _forks(second)[0][1]
-    assert len(list((runtime / "orcrt-warm").glob("*.sock"))) == 1
+    assert len(list((warm_runtime_dir / "orcrt-warm").glob("*.sock"))) == 1
 
 
 @pytest.mark.parametrize(
@@ -140,7 +133,7 @@ def test_warm_runs_end_as_cold_ones(
     argv: list[str],
     orcrt_jitlink: Path,
     env: dict[str, str],
-    runtime: Path,
+    warm_runtime_dir: Path,
     objects: Objects,
     tmp_path: Path,
 ) -> None:
@@ -152,8 +145,8 @@ def test_warm_runs_end_as_cold_ones(
         "exit": objects.get("exit_code.c", "O0-pic"),
     }
     resolved = [arg.format(**{k: str(v) for k, v in paths.items()}) for arg in argv]
-    cold = _warm(orcrt_jitlink, env, runtime, resolved, cold=True)
-    warm = _warm(orcrt_jitlink, env, runtime, resolved)
+    cold = _warm(orcrt_jitlink, env, warm_runtime_dir, resolved, cold=True)
+    warm = _warm(orcrt_jitlink, env, warm_runtime_dir, resolved)
     assert _forks(warm), f"not warm: {warm.show()}"
     assert not _forks(cold), cold.show()
     assert (warm.stdout, _stderr_without_notes(warm), warm.status) == (
