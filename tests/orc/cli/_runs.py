@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.executor._warm import wait_gone
 from tests.interop._processes import write_executor_wrapper
 
 __all__ = [
@@ -187,14 +188,5 @@ def stop_warm_processes(runtime: Path, timeout: float = 30.0) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    for pid in pids:
-        try:
-            pidfd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            continue
-        try:
-            import select
-
-            assert select.select([pidfd], [], [], timeout)[0], f"process {pid} survived SIGKILL"
-        finally:
-            os.close(pidfd)
+    stuck = [pid for pid in pids if not wait_gone(pid, timeout)]
+    assert not stuck, f"processes {stuck} survived SIGKILL for {timeout} s"

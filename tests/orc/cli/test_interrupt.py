@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.executor._warm import wait_gone
+
 from ._runs import llvm_tool
 
 pytestmark = [pytest.mark.llvm]
@@ -78,18 +80,6 @@ def _executors(marker: str) -> list[int]:
     return found
 
 
-def _gone_within(pid: int, timeout: float) -> bool:
-    """True once process ``pid`` has ended (waiting on its pidfd), False after ``timeout``."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        return bool(select.select([pidfd], [], [], timeout)[0])
-    finally:
-        os.close(pidfd)
-
-
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 @pytest.mark.parametrize("executor", ["inprocess", "llvm14"])
 def test_ctrl_c_ends_the_run_and_its_executor(
@@ -137,7 +127,7 @@ def test_ctrl_c_ends_the_run_and_its_executor(
                 process.wait()
         assert status == -signal.SIGINT, f"orcrt-jitlink ended with {status}"
         # The executor dies by the same signal, a moment later than orcrt-jitlink maybe.
-        left = [pid for pid in _executors(marker) if not _gone_within(pid, _WAIT)]
+        left = [pid for pid in _executors(marker) if not wait_gone(pid, _WAIT)]
         for pid in left:
             os.kill(pid, signal.SIGKILL)
         assert not left, f"executor {left} kept running after Ctrl-C"
